@@ -101,12 +101,17 @@ int ss_model_hidden_size(const ss_model *m);    /* per-token vector size    */
 int ss_model_max_seq_length(const ss_model *m);
 int ss_model_normalizes(const ss_model *m);     /* has a Normalize module   */
 const ss_tokenizer *ss_model_tokenizer(const ss_model *m);
+/* The model's prompt text of that name (config_sentence_transformers.json
+ * "prompts"), NULL when it has none. */
+const char *ss_model_prompt(const ss_model *m, const char *name);
 /* One line describing the model: architecture, layers, dims, pooling. */
 const char *ss_model_describe(const ss_model *m);
 
 typedef struct ss_encode_options {
     int batch_size;      /* sentences per forward pass; 0 = 32              */
-    int normalize;       /* 1 = L2-normalise output (normalize_embeddings)  */
+    int normalize;       /* 0 = as the model's modules say; 1 = also L2-    */
+                         /* normalise the output (normalize_embeddings);   */
+                         /* -1 = raw pooled output, Normalize module off   */
     int truncate_dim;    /* 0 = full dimension (Matryoshka truncation)     */
     const char *prompt;  /* prepended to every text; NULL = none           */
     /* Progress callback, called after each batch with (done, total). */
@@ -126,11 +131,105 @@ int ss_encode_dim(const ss_model *m, const ss_encode_options *opts);
 ss_status ss_encode(ss_model *m, const char *const *texts, size_t n,
                     const ss_encode_options *opts, float *out, ss_error *err);
 
+/* Token ids of one text exactly as the model's Transformer module sees it
+ * (SentenceTransformer.tokenize): prompt prepended, lowercased when
+ * sentence_bert_config.json says so, truncated at max_seq_length. Same
+ * return convention as ss_tokenizer_encode. */
+int ss_model_tokenize(ss_model *m, const char *text, const char *prompt, int32_t *ids, int cap, ss_error *err);
+
+/* Embedding quantisation, as sentence_transformers.quantize_embeddings:
+ * int8 / uint8 scale each dimension from ranges[0..d) (min) to ranges[d..2d)
+ * (max) into 256 steps (ranges NULL: min/max of these embeddings, the
+ * reference's behaviour without calibration); binary / ubinary keep the sign
+ * bit, 8 dimensions per byte, MSB first (np.packbits), binary offset by -128. */
+typedef enum {
+    SS_PRECISION_FLOAT32 = 0,
+    SS_PRECISION_INT8,
+    SS_PRECISION_UINT8,
+    SS_PRECISION_BINARY,
+    SS_PRECISION_UBINARY
+} ss_precision;
+
+/* Parse "float32" / "int8" / "uint8" / "binary" / "ubinary"; -1 if unknown. */
+int ss_precision_parse(const char *name);
+/* Bytes one quantised vector of d dimensions takes. */
+size_t ss_quantized_size(ss_precision p, int d);
+/* Quantise n vectors of d dims into out[n * ss_quantized_size(p, d)]. */
+ss_status ss_quantize(const float *emb, size_t n, int d, ss_precision p, const float *ranges, void *out,
+                      ss_error *err);
+
 /* Per-token output (output_value="token_embeddings"): the last hidden state
  * of every token of one text, special tokens included. *out_tokens receives
  * the count; returns a malloc'd [tokens * hidden] array the caller frees. */
 float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *opts,
                         int *out_tokens, ss_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Model hub: download sentence-transformers folders from the Hugging Face  */
+/* hub (or a mirror) into a local cache, and list the cache (src/hub/)      */
+/* ------------------------------------------------------------------------ */
+
+/* Progress of one file's download: bytes done of total (0 = unknown). */
+typedef void (*ss_hub_progress_fn)(void *user, const char *file, uint64_t done, uint64_t total);
+
+typedef struct ss_hub_options {
+    const char *endpoint;   /* NULL: $HF_ENDPOINT, else https://huggingface.co           */
+    const char *cache_dir;  /* NULL: $HF_HOME/semsearch/models; HF_HOME defaults to
+                               $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface   */
+    const char *revision;   /* NULL: "main" (a branch, tag or commit)                    */
+    const char *token;      /* NULL: $HF_TOKEN; sent as "Authorization: Bearer TOKEN"    */
+    int offline;            /* 1: no network, the cache only (also $HF_HUB_OFFLINE=1)    */
+    int connect_timeout_s;  /* 0: 30 s                                                   */
+    int stall_timeout_s;    /* abort a transfer that receives nothing this long; 0: 60 s */
+    int retries;            /* retries after a network failure (resuming); 0: 3, <0: none */
+    ss_hub_progress_fn progress; /* NULL: silent */
+    void *progress_user;
+} ss_hub_options;
+
+/* The cache's root folder (opts->cache_dir or the HF_HOME default). */
+ss_status ss_hub_cache_dir(const ss_hub_options *opts, char *dir, size_t cap, ss_error *err);
+
+/* The cache folder of repo_id ("ORG/NAME") at opts->revision, whether or not
+ * it exists: CACHE/ORG--NAME, or CACHE/ORG--NAME@REV for a revision other than
+ * main ('/' in REV written as "--"). opts may be NULL. */
+ss_status ss_hub_model_dir(const char *repo_id, const ss_hub_options *opts, char *dir,
+                           size_t cap, ss_error *err);
+
+/* Download repo_id's files that a sentence-transformers model needs into its
+ * cache folder and write that folder's path to dir (cap bytes). Files already
+ * there and matching the hub's size/sha256 are kept; a partial download
+ * (FILE.incomplete) is resumed; each file gets its final name only once its
+ * size and sha256 are verified; the folder counts as complete once its
+ * manifest (.semsearch-pull.json) is written, last. Offline: succeeds only if
+ * the folder is complete. Errors say what (404 repo / revision / file, 401/403
+ * gated or private: set HF_TOKEN, network, checksum) and where (URL, path). */
+ss_status ss_hub_pull(const char *repo_id, const ss_hub_options *opts, char *dir, size_t cap,
+                      ss_error *err);
+
+/* One cached model folder, as ss_hub_list reports it. */
+typedef struct ss_hub_model {
+    char *name;         /* "ORG/NAME"                                           */
+    char *revision;     /* "main", ...                                          */
+    char *commit;       /* the hub's commit sha at pull time; "" when unknown   */
+    char *path;         /* the folder                                           */
+    char *pooling;      /* "mean", "cls", "max", "mean+max", ...; "" unknown    */
+    int dim;            /* embedding size (after Pooling and Dense); 0 unknown  */
+    int max_seq_length; /* sentence_bert_config.json; 0 unknown                 */
+    int normalize;      /* has a Normalize module                               */
+    int complete;       /* the pull finished and every file is present          */
+    uint64_t size_bytes;/* bytes of all files in the folder                     */
+} ss_hub_model;
+
+/* List the cache's model folders (sorted by name, then revision). Returns the
+ * count (*out receives an array to free with ss_hub_list_free; NULL when 0),
+ * or -1 on error. A missing cache folder is an empty list. */
+int ss_hub_list(const ss_hub_options *opts, ss_hub_model **out, ss_error *err);
+void ss_hub_list_free(ss_hub_model *models, int n);
+
+/* Read one model folder's facts (name from its pull manifest, else from the
+ * folder name) into *m; ss_hub_model_clear frees m's strings. */
+ss_status ss_hub_model_info(const char *dir, ss_hub_model *m, ss_error *err);
+void ss_hub_model_clear(ss_hub_model *m);
 
 /* ------------------------------------------------------------------------ */
 /* Vector math helpers                                                      */
@@ -143,6 +242,106 @@ float ss_cosine(const float *a, const float *b, int d);
 /* Vector index — see the section below (owned by src/index/)               */
 /* ------------------------------------------------------------------------ */
 /* @@INDEX-API-BEGIN@@ */
+/*
+ * Vector indexes: exact (flat) and HNSW, over fp32 / fp16 / int8 / binary
+ * codes, with filters, deletes, upserts and mmap-loaded persistence.
+ *
+ * Ids are caller-chosen int64 values (>= 0). Scores come in the metric's
+ * natural order: cosine and dot are similarities (descending), l2 is the
+ * squared Euclidean distance (ascending). Ties are broken by the smaller id.
+ * Missing results (fewer than k live / allowed vectors) are padded with id -1
+ * and score -INFINITY (cosine, dot) or +INFINITY (l2).
+ *
+ * Thread safety: any number of concurrent ss_index_search calls, plus one
+ * writer (add / remove / compact / save) at a time; writers are serialised
+ * internally, and readers never observe a half-inserted vector.
+ */
+typedef struct ss_index ss_index;
+
+typedef enum { SS_METRIC_COSINE = 0, SS_METRIC_DOT = 1, SS_METRIC_L2 = 2 } ss_metric;
+typedef enum { SS_INDEX_FLAT = 0, SS_INDEX_HNSW = 1 } ss_index_type;
+typedef enum {
+    SS_QUANT_NONE = 0,   /* fp32                                             */
+    SS_QUANT_FP16 = 1,   /* IEEE half                                        */
+    SS_QUANT_INT8 = 2,   /* per-dimension min/max scale, 1 byte per dim      */
+    SS_QUANT_BINARY = 3  /* 1 bit per dim (sign around per-dimension mean)   */
+} ss_quant;
+
+typedef struct ss_index_options {
+    ss_index_type type;     /* default SS_INDEX_FLAT                          */
+    ss_metric metric;       /* default SS_METRIC_COSINE                       */
+    ss_quant quantize;      /* default SS_QUANT_NONE                          */
+    int m;                  /* HNSW links per node (level 0: 2m); 0 = 16      */
+    int ef_construction;    /* 0 = 100                                        */
+    int ef_search;          /* default search beam; 0 = 64                    */
+    int keep_fp32;          /* quantised: also keep fp32 vectors for rescoring;
+                               -1 = no, 0 = default (yes for int8/binary)     */
+    float oversample;       /* quantised+fp32: rescore k*oversample; 0 = 3 (binary 8) */
+    int n_threads;          /* threads for add (build) and batched search; 0 = all cores */
+    uint64_t seed;          /* HNSW level generator; 0 = 42                   */
+} ss_index_options;
+
+/* Allow-list applied during search: a bitset over ids (bit i of bits[i/64]
+ * allows id i; ids >= nbits are disallowed) and/or a callback returning
+ * nonzero for allowed ids. When both are given both must allow. */
+typedef struct ss_filter {
+    const uint64_t *bits;
+    int64_t nbits;
+    int (*allow)(void *user, int64_t id);
+    void *user;
+} ss_filter;
+
+typedef struct ss_search_params {
+    int ef_search;          /* 0 = the index's default                        */
+    float oversample;       /* 0 = the index's default                        */
+    const ss_filter *filter;/* NULL = everything                              */
+    int n_threads;          /* 0 = the index's default                        */
+} ss_search_params;
+
+typedef struct ss_index_stats {
+    int dim;
+    ss_metric metric;
+    ss_index_type type;
+    ss_quant quantize;
+    int64_t count;          /* live vectors                                   */
+    int64_t deleted;        /* tombstoned slots (not yet reused)              */
+    int64_t slots;          /* slots in use (live + deleted)                  */
+    int max_level;          /* HNSW top level (-1 when empty / flat)          */
+    size_t memory_bytes;    /* heap + mapped bytes held                       */
+    double bytes_per_vector;/* memory_bytes / slots                           */
+    const char *isa;        /* kernels in use: "avx512-vnni", "avx2", "scalar" */
+} ss_index_stats;
+
+/* opts may be NULL (flat, cosine, fp32). */
+ss_index *ss_index_new(int dim, const ss_index_options *opts, ss_error *err);
+void ss_index_free(ss_index *idx);
+
+/* Add (or replace: upsert) n vectors with the given ids. ids may be NULL:
+ * ids are then count-so-far .. +n-1. Quantisers are trained on the first
+ * batch added. A repeated id within one call: the last one wins. */
+ss_status ss_index_add(ss_index *idx, const int64_t *ids, const float *vectors, size_t n,
+                       ss_error *err);
+/* Tombstone ids (unknown ids are ignored); *removed (may be NULL) counts hits. */
+ss_status ss_index_remove(ss_index *idx, const int64_t *ids, size_t n, size_t *removed,
+                          ss_error *err);
+/* Rebuild without tombstones (HNSW graph rebuilt from the live vectors). */
+ss_status ss_index_compact(ss_index *idx, ss_error *err);
+/* 1 if id is live. */
+int ss_index_contains(const ss_index *idx, int64_t id);
+
+/* k nearest neighbours of nq queries: out_ids / out_scores are nq*k arrays
+ * (row per query, best first). params may be NULL. */
+ss_status ss_index_search(const ss_index *idx, const float *queries, size_t nq, int k,
+                          const ss_search_params *params, int64_t *out_ids, float *out_scores,
+                          ss_error *err);
+
+/* Persist to one file (temp file + fsync + rename); load maps it. */
+ss_status ss_index_save(ss_index *idx, const char *path, ss_error *err);
+ss_index *ss_index_load(const char *path, ss_error *err);
+
+void ss_index_get_stats(const ss_index *idx, ss_index_stats *out);
+const char *ss_metric_name(ss_metric m);
+const char *ss_quant_name(ss_quant q);
 /* @@INDEX-API-END@@ */
 
 #ifdef __cplusplus

@@ -1,0 +1,157 @@
+/* Flat (exact) index vs the brute-force scalar reference: identical ids
+ * (ties broken by id) on integer-valued data where every kernel is exact,
+ * batched and single queries, fp32 and fp16, all metrics; plus removes,
+ * upserts, filters and error messages. */
+#include "idx_util.h"
+#include "test.h"
+
+static void exact_case(ss_metric metric, ss_quant quant, int d, size_t n, size_t nq, int k, int nth) {
+    float *base = gen_int(n, d, 3, 100 + d), *qs = gen_int(nq, d, 3, 200 + d);
+    int64_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = (int64_t)(n - i) * 3; /* ids unrelated to row order */
+    ss_index_options o = {.type = SS_INDEX_FLAT, .metric = metric, .quantize = quant, .n_threads = nth};
+    ss_error err = {0};
+    ss_index *x = ss_index_new(d, &o, &err);
+    REQUIRE(x);
+    /* add in two batches */
+    CHECK(ss_index_add(x, ids, base, n / 3, &err) == SS_OK);
+    CHECK(ss_index_add(x, ids + n / 3, base + (n / 3) * d, n - n / 3, &err) == SS_OK);
+    int64_t *got = malloc(nq * k * sizeof *got), *want = malloc(nq * k * sizeof *want), one[64];
+    float *sc = malloc(nq * k * sizeof *sc), onesc[64];
+    double *wsc = malloc(nq * k * sizeof *wsc);
+    CHECK(ss_index_search(x, qs, nq, k, NULL, got, sc, &err) == SS_OK);
+    int bad = 0, badsc = 0, badone = 0;
+    for (size_t q = 0; q < nq; q++) {
+        ref_search(base, n, d, ids, NULL, metric, qs + q * d, k, want + q * k, wsc + q * k);
+        for (int i = 0; i < k; i++) {
+            if (got[q * k + i] != want[q * k + i]) bad++;
+            double tol = metric == SS_METRIC_COSINE ? 1e-5 : 0;
+            if (fabs(sc[q * k + i] - wsc[q * k + i]) > tol) badsc++;
+        }
+        if (metric != SS_METRIC_COSINE) { /* single-query path too */
+            ss_index_search(x, qs + q * d, 1, k, NULL, one, onesc, &err);
+            for (int i = 0; i < k; i++) badone += one[i] != want[q * k + i];
+        }
+    }
+    if (metric == SS_METRIC_COSINE) {
+        /* cosine normalises (rounding): allow swaps only among near-equal scores */
+        int real = 0;
+        for (size_t q = 0; q < nq; q++)
+            for (int i = 0; i < k; i++)
+                if (got[q * k + i] != want[q * k + i] && fabs(wsc[q * k + i] - sc[q * k + i]) > 1e-5) real++;
+        bad = real;
+    }
+    CHECKF(bad == 0, "%s/%s d=%d: %d ids differ from the reference", ss_metric_name(metric), ss_quant_name(quant), d,
+           bad);
+    CHECKF(badsc == 0, "%s/%s d=%d: %d scores differ", ss_metric_name(metric), ss_quant_name(quant), d, badsc);
+    CHECKF(badone == 0, "%s/%s d=%d: single-query path differs %d", ss_metric_name(metric), ss_quant_name(quant),
+           d, badone);
+    /* descending similarity / ascending distance */
+    int order = 0;
+    for (size_t q = 0; q < nq; q++)
+        for (int i = 1; i < k; i++)
+            if (metric == SS_METRIC_L2 ? sc[q * k + i] < sc[q * k + i - 1] : sc[q * k + i] > sc[q * k + i - 1]) order++;
+    CHECK(order == 0);
+    ss_index_free(x);
+    free(base), free(qs), free(ids), free(got), free(want), free(sc), free(wsc);
+}
+
+static int allow_even(void *user, int64_t id) {
+    (void)user;
+    return id % 2 == 0;
+}
+
+int main(void) {
+    for (int nth = 1; nth <= 2; nth++) {
+        exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 41, 10, nth);
+        exact_case(SS_METRIC_L2, SS_QUANT_NONE, 64, 2500, 9, 7, nth);
+        exact_case(SS_METRIC_COSINE, SS_QUANT_NONE, 48, 2000, 13, 10, nth);
+    }
+    exact_case(SS_METRIC_DOT, SS_QUANT_FP16, 33, 1500, 17, 10, 2);
+    exact_case(SS_METRIC_L2, SS_QUANT_FP16, 16, 1500, 5, 10, 1);
+
+    /* removes, upserts, filters on a small random set */
+    int d = 24;
+    size_t n = 500;
+    float *base = gen_clustered(n, d, 10, 0.3f, 5);
+    ss_error err = {0};
+    ss_index_options o = {.metric = SS_METRIC_DOT};
+    ss_index *x = ss_index_new(d, &o, &err);
+    REQUIRE(x);
+    CHECK(ss_index_add(x, NULL, base, n, &err) == SS_OK); /* ids 0..n-1 */
+    int64_t rm[250];
+    for (int i = 0; i < 250; i++) rm[i] = 2 * i + 1; /* remove odd ids */
+    size_t removed = 0;
+    CHECK(ss_index_remove(x, rm, 250, &removed, &err) == SS_OK);
+    CHECK(removed == 250);
+    CHECK(!ss_index_contains(x, 1) && ss_index_contains(x, 2));
+    int64_t got[50];
+    float sc[50];
+    int leaked = 0;
+    for (size_t q = 0; q < 20; q++) {
+        CHECK(ss_index_search(x, base + q * d, 1, 50, NULL, got, sc, &err) == SS_OK);
+        for (int i = 0; i < 50; i++) leaked += got[i] % 2 != 0;
+    }
+    CHECKF(leaked == 0, "%d removed ids returned", leaked);
+    ss_index_stats st;
+    ss_index_get_stats(x, &st);
+    CHECK(st.count == 250 && st.deleted == 250);
+    /* re-add 100 new ids: slots are reused */
+    int64_t nid[100];
+    for (int i = 0; i < 100; i++) nid[i] = 10000 + i;
+    CHECK(ss_index_add(x, nid, base, 100, &err) == SS_OK);
+    ss_index_get_stats(x, &st);
+    CHECKF(st.slots == (int64_t)n && st.count == 350 && st.deleted == 150, "slots %lld count %lld deleted %lld",
+           (long long)st.slots, (long long)st.count, (long long)st.deleted);
+    /* upsert id 0 with the vector of row 499: searching row 499 finds 0 and 499 tied */
+    CHECK(ss_index_add(x, (int64_t[]){0}, base + 498 * d, 1, &err) == SS_OK);
+    CHECK(ss_index_search(x, base + 498 * d, 1, 2, NULL, got, sc, &err) == SS_OK);
+    CHECK(got[0] == 0 && got[1] == 498 && sc[0] == sc[1]);
+    /* filters: bitset and callback */
+    uint64_t bits[8] = {0};
+    for (int i = 0; i < 500; i += 20) bits[i / 64] |= 1ull << (i % 64);
+    ss_filter f = {bits, 500, NULL, NULL};
+    ss_search_params p = {.filter = &f};
+    int disallowed = 0;
+    for (size_t q = 0; q < 10; q++) {
+        CHECK(ss_index_search(x, base + q * d, 1, 50, &p, got, sc, &err) == SS_OK);
+        int valid = 0;
+        for (int i = 0; i < 50; i++) {
+            if (got[i] < 0) continue;
+            valid++;
+            disallowed += got[i] % 20 != 0;
+        }
+        CHECK(valid == 25);               /* ids 0,20,...,480 live and allowed */
+        CHECK(got[49] == -1 && isinf(sc[49]));
+    }
+    ss_filter fc = {NULL, 0, allow_even, NULL};
+    p.filter = &fc;
+    CHECK(ss_index_search(x, base, 3, 10, &p, got, sc, &err) == SS_OK);
+    for (int i = 0; i < 30; i++) disallowed += got[i] < 0 || got[i] % 2 != 0;
+    CHECKF(disallowed == 0, "%d disallowed ids returned", disallowed);
+    /* compact keeps results */
+    int64_t before[30], after[30];
+    CHECK(ss_index_search(x, base, 3, 10, NULL, before, sc, &err) == SS_OK);
+    CHECK(ss_index_compact(x, &err) == SS_OK);
+    ss_index_get_stats(x, &st);
+    CHECK(st.deleted == 0 && st.slots == 350);
+    CHECK(ss_index_search(x, base, 3, 10, NULL, after, sc, &err) == SS_OK);
+    CHECK(memcmp(before, after, sizeof before) == 0);
+    /* errors */
+    float bad[24] = {0};
+    bad[3] = NAN;
+    CHECK(ss_index_add(x, NULL, bad, 1, &err) == SS_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "dimension 3");
+    CHECK(ss_index_search(x, base, 1, 0, NULL, got, sc, &err) == SS_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "k=0");
+    CHECK(ss_index_new(0, NULL, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "dimension 0");
+    ss_index_free(x);
+    ss_index *c = ss_index_new(4, NULL, &err);
+    float zero[4] = {0};
+    CHECK(ss_index_add(c, NULL, zero, 1, &err) == SS_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "all zeros");
+    ss_index_free(c);
+    free(base);
+    return TEST_REPORT();
+}
