@@ -10,6 +10,8 @@ static const ss_command commands[] = {
     {"similarity", cmd_similarity, "print the cosine similarity matrix of the input texts"},
     {"tokenize", cmd_tokenize, "show token ids (and tokens) of each input line"},
     {"demo", cmd_demo, "embed a small corpus and answer a few queries (top-k search)"},
+    {"pull", cmd_pull, "download a model from the Hugging Face hub into the cache (resumable)"},
+    {"models", cmd_models, "list cached models: dims, pooling, max_seq_length, size on disk"},
 };
 
 static void usage(FILE *f) {
