@@ -31,13 +31,20 @@ ss_status ss_fail(ss_error *err, ss_status code, const char *fmt, ...) {
 
 void ss_error_prefix(ss_error *err, const char *fmt, ...) {
     if (!err) return;
-    char prefix[512], old[sizeof err->msg];
+    char buf[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    if (n < 0) return;
+    size_t p = (size_t)n < sizeof buf - 3 ? (size_t)n : sizeof buf - 3;
+    memcpy(buf + p, ": ", 2);
+    p += 2;
+    size_t rest = strlen(err->msg);
+    if (rest > sizeof buf - 1 - p) rest = sizeof buf - 1 - p;
+    memcpy(buf + p, err->msg, rest);
+    buf[p + rest] = '\0';
+    memcpy(err->msg, buf, p + rest + 1);
 }
 
 void ss_error_clear(ss_error *err) {

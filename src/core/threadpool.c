@@ -1,0 +1,124 @@
+/* threadpool.c — persistent workers that wait on a condition variable for a
+ * parallel-for job, take indices from a shared atomic counter, and report
+ * completion. Job hand-off is by generation number so that a worker never
+ * runs the same job twice or misses one. */
+#include "core/threadpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct ss_pool {
+    int n_threads;
+    pthread_t *workers;  /* n_threads - 1 of them; the caller is thread 0 */
+    pthread_mutex_t mu;
+    pthread_cond_t start, done;
+    unsigned long generation; /* bumped for each job; guarded by mu */
+    int stop;
+    int active;               /* workers still in the current job; guarded by mu */
+    /* the current job */
+    ss_pool_fn fn;
+    void *arg;
+    size_t n;
+    atomic_size_t next;
+};
+
+typedef struct {
+    ss_pool *pool;
+    int index;
+} worker_arg;
+
+static void run_items(ss_pool *p, int thread) {
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (i >= p->n) break;
+        p->fn(p->arg, i, thread);
+    }
+}
+
+static void *worker_main(void *varg) {
+    worker_arg *wa = varg;
+    ss_pool *p = wa->pool;
+    int thread = wa->index;
+    free(wa);
+    unsigned long seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->start, &p->mu);
+        if (p->stop) break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        run_items(p, thread);
+        pthread_mutex_lock(&p->mu);
+        if (--p->active == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+ss_pool *ss_pool_new(int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    ss_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n_threads = 1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->next, 0);
+    if (n_threads > 1) {
+        p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
+        if (!p->workers) {
+            ss_pool_free(p);
+            return NULL;
+        }
+        for (int t = 1; t < n_threads; t++) {
+            worker_arg *wa = malloc(sizeof *wa);
+            if (!wa) break;
+            wa->pool = p;
+            wa->index = t;
+            if (pthread_create(&p->workers[t - 1], NULL, worker_main, wa) != 0) {
+                free(wa);
+                break;
+            }
+            p->n_threads++;
+        }
+    }
+    return p;
+}
+
+void ss_pool_free(ss_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    for (int t = 1; t < p->n_threads; t++) pthread_join(p->workers[t - 1], NULL);
+    free(p->workers);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    free(p);
+}
+
+int ss_pool_threads(const ss_pool *p) { return p ? p->n_threads : 1; }
+
+void ss_pool_for(ss_pool *p, size_t n, ss_pool_fn fn, void *arg) {
+    if (n == 0) return;
+    if (!p || p->n_threads == 1 || n == 1) {
+        for (size_t i = 0; i < n; i++) fn(arg, i, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    p->active = p->n_threads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    run_items(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->active > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,364 @@
+/* encoder.c — the one entry point for embedding: text -> tokens -> transformer
+ * -> pooling -> Normalize -> truncate_dim -> normalize_embeddings, in the
+ * order SentenceTransformer.encode() applies them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <utf8proc.h>
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/threadpool.h"
+#include "kernels/ops.h"
+#include "model/config.h"
+#include "model/pooling.h"
+#include "model/transformer.h"
+#include "semsearch.h"
+
+struct ss_model {
+    char *dir;
+    ss_tf_config cfg;
+    ss_st_config st;
+    ss_transformer tf;
+    ss_tokenizer *tok;
+    ss_pool *pool;
+    ss_tf_work work;
+    int max_seq_length;
+    char desc[512];
+};
+
+static int default_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* sentence-transformers' default max_seq_length, when no sentence_bert_config
+ * names one, is min(max_position_embeddings, tokenizer.model_max_length). */
+static int tokenizer_max_length(const char *dir) {
+    char path[4096];
+    ss_path_join(path, sizeof path, dir, "tokenizer_config.json");
+    if (!ss_path_exists(path)) return 0;
+    cJSON *j = ss_read_json(path, NULL);
+    if (!j) return 0;
+    double v = ss_json_num(j, "model_max_length", 0);
+    cJSON_Delete(j);
+    return v > 0 && v < 1e7 ? (int)v : 0;
+}
+
+ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error *err) {
+    ss_error_clear(err);
+    if (!dir || !*dir) {
+        ss_fail(err, SS_ERR_INVALID, "no model folder given");
+        return NULL;
+    }
+    if (!ss_path_exists(dir)) {
+        ss_fail(err, SS_ERR_NOT_FOUND, "model folder %s does not exist (run scripts/fetch-model.sh for the default model, or pass --model DIR)", dir);
+        return NULL;
+    }
+    ss_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        free(m);
+        ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    ss_status s;
+    if ((s = ss_tf_config_load(&m->cfg, dir, err)) != SS_OK) goto fail;
+    if ((s = ss_st_config_load(&m->st, dir, &m->cfg, err)) != SS_OK) goto fail;
+    char path[4096];
+    ss_path_join(path, sizeof path, dir, "sentence_bert_config.json");
+    m->max_seq_length = m->st.max_seq_length;
+    if (!ss_path_exists(path)) {
+        int tml = tokenizer_max_length(dir);
+        if (tml > 0 && tml < m->max_seq_length) m->max_seq_length = tml;
+    }
+    if (opts && opts->max_seq_length > 0) m->max_seq_length = opts->max_seq_length;
+    int pos_limit = m->cfg.max_position - (m->cfg.arch == SS_ARCH_MPNET ? m->cfg.pad_token_id + 1 : 0);
+    if (m->max_seq_length > pos_limit) {
+        s = ss_fail(err, SS_ERR_INVALID, "max_seq_length %d exceeds the model's %d positions", m->max_seq_length,
+                    pos_limit);
+        goto fail;
+    }
+    if ((s = ss_transformer_load(&m->tf, &m->cfg, dir, err)) != SS_OK) goto fail;
+    if (!(m->tok = ss_tokenizer_load(dir, err))) {
+        s = err ? err->code : SS_ERR_FORMAT;
+        goto fail;
+    }
+    if (ss_tokenizer_vocab_size(m->tok) > m->cfg.vocab_size) {
+        s = ss_fail(err, SS_ERR_FORMAT, "%s: tokenizer has %d tokens but the model's vocab_size is %d", dir,
+                    ss_tokenizer_vocab_size(m->tok), m->cfg.vocab_size);
+        goto fail;
+    }
+    int nt = opts && opts->n_threads > 0 ? opts->n_threads : default_threads();
+    if (!(m->pool = ss_pool_new(nt))) {
+        s = ss_fail(err, SS_ERR_NOMEM, "cannot start %d threads", nt);
+        goto fail;
+    }
+    const ss_pooling_config *p = &m->st.pooling;
+    snprintf(m->desc, sizeof m->desc, "%s: %d layers, hidden %d, %d heads, ffn %d, vocab %d; pooling %s%s%s%s%s%s; %s; max_seq_length %d",
+             m->cfg.model_type, m->cfg.layers, m->cfg.hidden, m->cfg.heads, m->cfg.intermediate, m->cfg.vocab_size,
+             p->cls ? "cls " : "", p->max ? "max " : "", p->mean ? "mean " : "",
+             p->mean_sqrt_len ? "mean_sqrt_len " : "", p->weightedmean ? "weightedmean " : "",
+             p->lasttoken ? "lasttoken " : "", m->st.normalize ? "normalized" : "not normalized", m->max_seq_length);
+    return m;
+fail:
+    (void)s;
+    ss_error_prefix(err, "loading model %s", dir);
+    ss_model_free(m);
+    return NULL;
+}
+
+void ss_model_free(ss_model *m) {
+    if (!m) return;
+    ss_pool_free(m->pool);
+    ss_tf_work_free(&m->work);
+    ss_tokenizer_free(m->tok);
+    ss_transformer_free(&m->tf);
+    ss_st_config_free(&m->st);
+    free(m->dir);
+    free(m);
+}
+
+int ss_model_dim(const ss_model *m) { return m->cfg.hidden * ss_pooling_count(&m->st.pooling); }
+int ss_model_hidden_size(const ss_model *m) { return m->cfg.hidden; }
+int ss_model_max_seq_length(const ss_model *m) { return m->max_seq_length; }
+int ss_model_normalizes(const ss_model *m) { return m->st.normalize; }
+const ss_tokenizer *ss_model_tokenizer(const ss_model *m) { return m->tok; }
+const char *ss_model_describe(const ss_model *m) { return m->desc; }
+const char *ss_model_prompt(const ss_model *m, const char *name) { return ss_st_prompt(&m->st, name); }
+
+int ss_encode_dim(const ss_model *m, const ss_encode_options *o) {
+    int d = ss_model_dim(m);
+    if (o && o->truncate_dim > 0 && o->truncate_dim < d) d = o->truncate_dim;
+    return d;
+}
+
+float ss_cosine(const float *a, const float *b, int d) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < d; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    double den = sqrt(aa) * sqrt(bb);
+    return den > 0 ? (float)(ab / den) : 0.0f;
+}
+
+/* Python's str.lower() (sentence_bert_config do_lower_case) over UTF-8. */
+static char *py_lower(const char *s, ss_error *err) {
+    size_t n = strlen(s), cap = n * 3 + 4, o = 0;
+    char *out = malloc(cap);
+    if (!out) {
+        ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t i = 0;
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k < 0) {
+            free(out);
+            ss_fail(err, SS_ERR_INVALID, "invalid UTF-8 at byte %zu", i);
+            return NULL;
+        }
+        i += (size_t)k;
+        if (cp == 0x130) { /* İ lowercases to i + combining dot above */
+            o += (size_t)utf8proc_encode_char('i', (utf8proc_uint8_t *)out + o);
+            cp = 0x307;
+        } else {
+            cp = utf8proc_tolower(cp);
+        }
+        o += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out + o);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Token ids of every input, concatenated; offs[i]..offs[i+1] are text i's. */
+typedef struct tokenized {
+    int32_t *ids;
+    int *offs;
+    size_t cap;
+} tokenized;
+
+static ss_status tokenize_one(ss_model *m, const char *text, tokenized *tk, size_t i, ss_error *err) {
+    size_t len = strlen(text);
+    int L = m->max_seq_length;
+    if (tk->cap < (size_t)tk->offs[i] + (size_t)L) {
+        size_t nc = tk->cap * 2 + (size_t)L;
+        int32_t *ni = realloc(tk->ids, nc * sizeof *ni);
+        if (!ni) return ss_fail(err, SS_ERR_NOMEM, "out of memory tokenizing");
+        tk->ids = ni;
+        tk->cap = nc;
+    }
+    int n = ss_tokenizer_encode(m->tok, text, len, L, tk->ids + tk->offs[i], L, err);
+    if (n < 0) return err ? err->code : SS_ERR_INVALID;
+    if (n > L) n = L;
+    tk->offs[i + 1] = tk->offs[i] + n;
+    return SS_OK;
+}
+
+/* The text as the Transformer module sees it: prompt + text, lowercased when
+ * sentence_bert_config says so. Returns text itself or a malloc'd string in *own. */
+static const char *prepare(ss_model *m, const char *text, const char *prompt, char **own, ss_error *err) {
+    *own = NULL;
+    const char *t = text;
+    if (prompt && *prompt) {
+        size_t a = strlen(prompt), b = strlen(text);
+        char *c = malloc(a + b + 1);
+        if (!c) {
+            ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        memcpy(c, prompt, a);
+        memcpy(c + a, text, b + 1);
+        *own = c;
+        t = c;
+    }
+    if (m->st.do_lower_case) {
+        char *low = py_lower(t, err);
+        free(*own);
+        *own = low;
+        t = low;
+    }
+    return t;
+}
+
+static const char *resolve_prompt(const ss_model *m, const ss_encode_options *o) {
+    if (o && o->prompt) return o->prompt;
+    if (m->st.default_prompt_name) return ss_st_prompt(&m->st, m->st.default_prompt_name);
+    return NULL;
+}
+
+/* Number of leading tokens that belong to the prompt ([CLS] + prompt pieces),
+ * as sentence-transformers records prompt_length; 0 when pooling includes it. */
+static int prompt_skip(ss_model *m, const char *prompt, ss_error *err) {
+    if (!prompt || !*prompt || m->st.pooling.include_prompt) return 0;
+    char *own;
+    const char *t = prepare(m, "", prompt, &own, err);
+    if (!t) return -1;
+    int32_t buf[1024];
+    int n = ss_tokenizer_encode(m->tok, t, strlen(t), m->max_seq_length, buf, 1024, err);
+    free(own);
+    return n < 0 ? -1 : n - 1;
+}
+
+typedef struct by_len {
+    int len;
+    size_t idx;
+} by_len;
+
+static int cmp_len_desc(const void *a, const void *b) {
+    const by_len *x = a, *y = b;
+    if (x->len != y->len) return y->len - x->len;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+ss_status ss_encode(ss_model *m, const char *const *texts, size_t n, const ss_encode_options *o, float *out,
+                    ss_error *err) {
+    ss_error_clear(err);
+    if (n == 0) return SS_OK;
+    const int D = ss_model_dim(m), H = m->cfg.hidden, outD = ss_encode_dim(m, o);
+    int bs = o && o->batch_size > 0 ? o->batch_size : 32;
+    const char *prompt = resolve_prompt(m, o);
+    ss_status s = SS_OK;
+    int skip = prompt_skip(m, prompt, err);
+    if (skip < 0) return err ? err->code : SS_ERR_INVALID;
+
+    tokenized tk = {0};
+    tk.offs = calloc(n + 1, sizeof *tk.offs);
+    by_len *order = malloc(n * sizeof *order);
+    float *pooled = malloc((size_t)D * sizeof(float));
+    int *boff = malloc(((size_t)bs + 1) * sizeof *boff);
+    int32_t *bids = malloc((size_t)bs * m->max_seq_length * sizeof *bids);
+    if (!tk.offs || !order || !pooled || !boff || !bids) {
+        s = ss_fail(err, SS_ERR_NOMEM, "out of memory for %zu texts", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!texts[i]) {
+            s = ss_fail(err, SS_ERR_INVALID, "text %zu is NULL", i);
+            goto done;
+        }
+        char *own;
+        const char *t = prepare(m, texts[i], prompt, &own, err);
+        if (!t || (s = tokenize_one(m, t, &tk, i, err)) != SS_OK) {
+            free(own);
+            if (s == SS_OK) s = err ? err->code : SS_ERR_INVALID;
+            ss_error_prefix(err, "text %zu", i);
+            goto done;
+        }
+        free(own);
+        order[i].len = tk.offs[i + 1] - tk.offs[i];
+        order[i].idx = i;
+    }
+    /* Longest first, like sentence-transformers: batches of similar lengths. */
+    qsort(order, n, sizeof *order, cmp_len_desc);
+    for (size_t b0 = 0; b0 < n; b0 += (size_t)bs) {
+        size_t nb = n - b0 < (size_t)bs ? n - b0 : (size_t)bs;
+        boff[0] = 0;
+        for (size_t j = 0; j < nb; j++) {
+            size_t i = order[b0 + j].idx;
+            int L = tk.offs[i + 1] - tk.offs[i];
+            memcpy(bids + boff[j], tk.ids + tk.offs[i], (size_t)L * sizeof *bids);
+            boff[j + 1] = boff[j] + L;
+        }
+        if ((s = ss_transformer_forward(&m->tf, m->pool, &m->work, bids, boff, (int)nb, err)) != SS_OK) goto done;
+        for (size_t j = 0; j < nb; j++) {
+            size_t i = order[b0 + j].idx;
+            ss_pool_sequence(&m->st.pooling, m->work.x + (size_t)boff[j] * H, boff[j + 1] - boff[j], H, skip, pooled);
+            if (m->st.normalize && !(o && o->normalize < 0)) ss_l2_normalize(pooled, D);
+            float *dst = out + i * (size_t)outD;
+            memcpy(dst, pooled, (size_t)outD * sizeof(float));
+            if (o && o->normalize > 0) ss_l2_normalize(dst, outD);
+        }
+        if (o && o->progress) o->progress(o->progress_user, b0 + nb, n);
+    }
+done:
+    free(tk.ids);
+    free(tk.offs);
+    free(order);
+    free(pooled);
+    free(boff);
+    free(bids);
+    return s;
+}
+
+int ss_model_tokenize(ss_model *m, const char *text, const char *prompt, int32_t *ids, int cap, ss_error *err) {
+    ss_error_clear(err);
+    char *own;
+    const char *t = prepare(m, text, prompt, &own, err);
+    if (!t) return -1;
+    int n = ss_tokenizer_encode(m->tok, t, strlen(t), m->max_seq_length, ids, cap, err);
+    free(own);
+    return n;
+}
+
+float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *o, int *out_tokens, ss_error *err) {
+    ss_error_clear(err);
+    *out_tokens = 0;
+    char *own;
+    const char *t = prepare(m, text, resolve_prompt(m, o), &own, err);
+    if (!t) return NULL;
+    tokenized tk = {0};
+    int offs[2] = {0, 0};
+    tk.offs = offs;
+    ss_status s = tokenize_one(m, t, &tk, 0, err);
+    free(own);
+    float *res = NULL;
+    if (s == SS_OK && (s = ss_transformer_forward(&m->tf, m->pool, &m->work, tk.ids, offs, 1, err)) == SS_OK) {
+        size_t bytes = (size_t)offs[1] * m->cfg.hidden * sizeof(float);
+        res = malloc(bytes ? bytes : 1);
+        if (res) {
+            memcpy(res, m->work.x, bytes);
+            *out_tokens = offs[1];
+        } else {
+            ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        }
+    }
+    free(tk.ids);
+    return res;
+}

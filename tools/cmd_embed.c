@@ -1,0 +1,215 @@
+/* cmd_embed.c — `semsearch embed`: texts in, vectors out (JSONL, .npy, .fvecs). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: semsearch embed [options] [INPUT]\n"
+            "  reads one text per line (or JSONL with --field) from INPUT or stdin\n"
+            "  --model DIR            model folder (default: bundled all-MiniLM-L6-v2)\n"
+            "  --field NAME           input is JSONL; embed the string field NAME\n"
+            "  --format jsonl|npy|fvecs  output format (default jsonl: one JSON array per line)\n"
+            "  --out FILE             write to FILE instead of stdout\n"
+            "  --batch-size N         sentences per forward pass (default 32)\n"
+            "  --threads N            worker threads (default: all cores)\n"
+            "  --max-seq-length N     truncate inputs to N tokens (default: the model's)\n"
+            "  --normalize            L2-normalise outputs (normalize_embeddings=True)\n"
+            "  --no-normalize         raw pooled output: skip the model's Normalize module\n"
+            "  --truncate-dim N       keep the first N dimensions (Matryoshka)\n"
+            "  --precision P          float32|int8|uint8|binary|ubinary (JSONL output)\n"
+            "  --prompt TEXT          prepend TEXT to every input\n"
+            "  --prompt-name NAME     prepend the model's prompt NAME (config_sentence_transformers.json)\n"
+            "  --output-value token_embeddings   one JSON array of per-token vectors per line\n");
+}
+
+static int write_npy_header(FILE *f, size_t n, int d) {
+    char dict[128];
+    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %d), }", n, d);
+    int total = 10 + len + 1;
+    int pad = (64 - total % 64) % 64;
+    unsigned short hl = (unsigned short)(len + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 0xff, f);
+    fputc(hl >> 8, f);
+    fwrite(dict, 1, (size_t)len, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    return 0;
+}
+
+static void print_float_array(FILE *f, const float *v, int d) {
+    fputc('[', f);
+    for (int j = 0; j < d; j++) fprintf(f, j ? ", %.9g" : "%.9g", v[j]);
+    fputc(']', f);
+}
+
+int cmd_embed(int argc, char **argv) {
+    const char *model = NULL, *field = NULL, *format = "jsonl", *outpath = NULL, *input = NULL;
+    const char *prompt = NULL, *prompt_name = NULL, *precision = "float32", *output_value = "sentence_embedding";
+    int threads = 0, msl = 0;
+    ss_encode_options eo = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(a, "--model")) model = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--field")) field = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--format")) format = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--out") || !strcmp(a, "-o")) outpath = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--batch-size")) eo.batch_size = cli_int(a, cli_value(argc, argv, &i));
+        else if (!strcmp(a, "--threads")) threads = cli_int(a, cli_value(argc, argv, &i));
+        else if (!strcmp(a, "--max-seq-length")) msl = cli_int(a, cli_value(argc, argv, &i));
+        else if (!strcmp(a, "--normalize")) eo.normalize = 1;
+        else if (!strcmp(a, "--no-normalize")) eo.normalize = -1;
+        else if (!strcmp(a, "--truncate-dim")) eo.truncate_dim = cli_int(a, cli_value(argc, argv, &i));
+        else if (!strcmp(a, "--precision")) precision = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--prompt")) prompt = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--prompt-name")) prompt_name = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--output-value")) output_value = cli_value(argc, argv, &i);
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "semsearch embed: unknown option %s\n", a);
+            usage();
+            return 2;
+        } else input = a;
+    }
+    int prec = ss_precision_parse(precision);
+    if (prec < 0) {
+        fprintf(stderr, "semsearch embed: --precision must be float32, int8, uint8, binary or ubinary, not '%s'\n", precision);
+        return 2;
+    }
+    int tokens_out = !strcmp(output_value, "token_embeddings");
+    if (!tokens_out && strcmp(output_value, "sentence_embedding") != 0) {
+        fprintf(stderr, "semsearch embed: --output-value must be sentence_embedding or token_embeddings\n");
+        return 2;
+    }
+    int fmt = !strcmp(format, "jsonl") ? 0 : !strcmp(format, "npy") ? 1 : !strcmp(format, "fvecs") ? 2 : -1;
+    if (fmt < 0) {
+        fprintf(stderr, "semsearch embed: --format must be jsonl, npy or fvecs, not '%s'\n", format);
+        return 2;
+    }
+    if ((fmt != 0 && (prec != SS_PRECISION_FLOAT32 || tokens_out))) {
+        fprintf(stderr, "semsearch embed: --precision and --output-value token_embeddings need --format jsonl\n");
+        return 2;
+    }
+    cli_texts in;
+    if (cli_read_texts(input, field, &in) != 0) return 1;
+    ss_model *m = cli_load_model(model, threads, msl);
+    if (!m) {
+        cli_texts_free(&in);
+        return 1;
+    }
+    int rc = 1;
+    float *emb = NULL;
+    void *q = NULL;
+    FILE *out = stdout;
+    ss_error err;
+    if (prompt_name && !prompt) {
+        /* Resolved by the library when the model has it; an unknown name is an error. */
+        prompt = ss_model_prompt(m, prompt_name);
+        if (!prompt) {
+            fprintf(stderr, "semsearch embed: the model has no prompt named '%s'\n", prompt_name);
+            goto done;
+        }
+    }
+    eo.prompt = prompt;
+    if (outpath && !(out = fopen(outpath, "wb"))) {
+        fprintf(stderr, "semsearch embed: cannot write %s\n", outpath);
+        out = stdout;
+        goto done;
+    }
+    if (tokens_out) {
+        int H = ss_model_hidden_size(m);
+        for (size_t i = 0; i < in.n; i++) {
+            int nt;
+            float *te = ss_encode_tokens(m, in.texts[i], &eo, &nt, &err);
+            if (!te) {
+                fprintf(stderr, "semsearch embed: input line %zu: %s\n", i + 1, err.msg);
+                goto done;
+            }
+            fputc('[', out);
+            for (int t = 0; t < nt; t++) {
+                if (t) fputs(", ", out);
+                print_float_array(out, te + (size_t)t * H, H);
+            }
+            fputs("]\n", out);
+            free(te);
+        }
+        rc = 0;
+        goto done;
+    }
+    int d = ss_encode_dim(m, &eo);
+    emb = malloc((in.n ? in.n : 1) * (size_t)d * sizeof(float));
+    if (!emb) {
+        fprintf(stderr, "semsearch embed: out of memory for %zu vectors\n", in.n);
+        goto done;
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, "embedding", in.n);
+    eo.progress = cli_progress_cb;
+    eo.progress_user = &prog;
+    if (ss_encode(m, (const char *const *)in.texts, in.n, &eo, emb, &err) != SS_OK) {
+        /* Messages start "text N: ..." — name the input line instead. */
+        size_t idx;
+        if (sscanf(err.msg, "text %zu:", &idx) == 1) {
+            const char *rest = strchr(err.msg, ':');
+            fprintf(stderr, "semsearch embed: input line %zu:%s\n", idx + 1, rest ? rest + 1 : err.msg);
+        } else {
+            fprintf(stderr, "semsearch embed: %s\n", err.msg);
+        }
+        goto done;
+    }
+    if (fmt == 1) {
+        write_npy_header(out, in.n, d);
+        fwrite(emb, sizeof(float), in.n * (size_t)d, out);
+    } else if (fmt == 2) {
+        int32_t dd = d;
+        for (size_t i = 0; i < in.n; i++) {
+            fwrite(&dd, 4, 1, out);
+            fwrite(emb + i * (size_t)d, sizeof(float), (size_t)d, out);
+        }
+    } else if (prec == SS_PRECISION_FLOAT32) {
+        for (size_t i = 0; i < in.n; i++) {
+            print_float_array(out, emb + i * (size_t)d, d);
+            fputc('\n', out);
+        }
+    } else {
+        size_t bpv = ss_quantized_size((ss_precision)prec, d);
+        q = malloc((in.n ? in.n : 1) * bpv);
+        if (!q || ss_quantize(emb, in.n, d, (ss_precision)prec, NULL, q, &err) != SS_OK) {
+            fprintf(stderr, "semsearch embed: %s\n", q ? err.msg : "out of memory");
+            goto done;
+        }
+        int is_signed = prec == SS_PRECISION_INT8 || prec == SS_PRECISION_BINARY;
+        for (size_t i = 0; i < in.n; i++) {
+            fputc('[', out);
+            for (size_t j = 0; j < bpv; j++) {
+                unsigned char byte = ((unsigned char *)q)[i * bpv + j];
+                int v = is_signed ? (int)(signed char)byte : (int)byte;
+                fprintf(out, j ? ", %d" : "%d", v);
+            }
+            fputs("]\n", out);
+        }
+    }
+    rc = 0;
+done:
+    if (out != stdout) {
+        if (fclose(out) != 0 && rc == 0) {
+            fprintf(stderr, "semsearch embed: error writing %s\n", outpath);
+            rc = 1;
+        }
+    } else if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "semsearch embed: error writing output\n");
+        rc = 1;
+    }
+    free(q);
+    free(emb);
+    ss_model_free(m);
+    cli_texts_free(&in);
+    return rc;
+}

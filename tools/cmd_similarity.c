@@ -1,0 +1,73 @@
+/* cmd_similarity.c — `semsearch similarity`: cosine matrix of the input texts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: semsearch similarity [options] [INPUT]\n"
+            "  embeds each input line and prints the cosine similarity matrix\n"
+            "  --model DIR   model folder (default: bundled all-MiniLM-L6-v2)\n"
+            "  --field NAME  input is JSONL; use the string field NAME\n"
+            "  --json        print the matrix as one JSON array of rows\n");
+}
+
+int cmd_similarity(int argc, char **argv) {
+    const char *model = NULL, *field = NULL, *input = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(a, "--model")) model = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--field")) field = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "semsearch similarity: unknown option %s\n", a);
+            usage();
+            return 2;
+        } else input = a;
+    }
+    cli_texts in;
+    if (cli_read_texts(input, field, &in) != 0) return 1;
+    if (in.n == 0) {
+        fprintf(stderr, "semsearch similarity: no input texts\n");
+        cli_texts_free(&in);
+        return 1;
+    }
+    ss_model *m = cli_load_model(model, 0, 0);
+    if (!m) {
+        cli_texts_free(&in);
+        return 1;
+    }
+    int d = ss_model_dim(m), rc = 1;
+    float *emb = malloc(in.n * (size_t)d * sizeof(float));
+    ss_error err;
+    if (!emb) {
+        fprintf(stderr, "semsearch similarity: out of memory\n");
+    } else if (ss_encode(m, (const char *const *)in.texts, in.n, NULL, emb, &err) != SS_OK) {
+        fprintf(stderr, "semsearch similarity: %s\n", err.msg);
+    } else {
+        if (json) putchar('[');
+        for (size_t i = 0; i < in.n; i++) {
+            if (json) fputs(i ? ", [" : "[", stdout);
+            for (size_t j = 0; j < in.n; j++) {
+                float c = ss_cosine(emb + i * (size_t)d, emb + j * (size_t)d, d);
+                if (json) printf(j ? ", %.6f" : "%.6f", c);
+                else printf(j ? " %7.4f" : "%7.4f", c);
+            }
+            if (json) putchar(']');
+            else putchar('\n');
+        }
+        if (json) puts("]");
+        rc = 0;
+    }
+    free(emb);
+    ss_model_free(m);
+    cli_texts_free(&in);
+    return rc;
+}
