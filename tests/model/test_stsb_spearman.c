@@ -79,7 +79,7 @@ int main(void) {
     int d = ss_model_dim(m);
     float *emb = malloc(2 * np * (size_t)d * sizeof(float));
     REQUIRE(ss_encode(m, (const char *const *)texts, 2 * np, NULL, emb, &err) == SS_OK);
-    double *cs = malloc(np * sizeof *cs), *rc = malloc(np * sizeof *rc), *rg = malloc(np * sizeof *rg);
+    double *cs = calloc(np, sizeof *cs), *rc = calloc(np, sizeof *rc), *rg = calloc(np, sizeof *rg);
     for (size_t i = 0; i < np; i++) cs[i] = tu_cos(emb + 2 * i * d, emb + (2 * i + 1) * d, d);
     rank(cs, (int)np, rc);
     rank(gold, (int)np, rg);
