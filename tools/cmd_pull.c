@@ -28,6 +28,7 @@ typedef struct bar {
     char file[256];
     double start, last;
     int open; /* a line is drawn and not yet ended */
+    int done; /* the current file's bar reached 100% */
 } bar;
 
 static double now_s(void) {
@@ -55,14 +56,20 @@ static void draw(void *user, const char *file, uint64_t done, uint64_t total) {
         b->start = t;
         b->last = 0;
         b->open = 0;
+        b->done = 0;
     }
+    if (b->done) return;
     int finished = total > 0 && done >= total;
     if (!finished && t - b->last < 0.1) return;
     b->last = t;
     char d[32], tot[32], rate[32];
     human((double)done, d, sizeof d);
     double secs = t - b->start;
-    human(secs > 0.05 ? (double)done / secs : 0, rate, sizeof rate);
+    rate[0] = '\0';
+    if (secs >= 0.25) {
+        human((double)done / secs, rate, sizeof rate - 2);
+        strcat(rate, "/s");
+    }
     if (total > 0) {
         human((double)total, tot, sizeof tot);
         int width = 24, fill = (int)((double)done / (double)total * width);
@@ -70,15 +77,16 @@ static void draw(void *user, const char *file, uint64_t done, uint64_t total) {
         char cells[32];
         for (int i = 0; i < width; i++) cells[i] = i < fill ? '#' : '-';
         cells[width] = '\0';
-        fprintf(stderr, "\r  %-34.34s [%s] %3d%%  %s / %s  %s/s\033[K", file, cells,
+        fprintf(stderr, "\r  %-34.34s [%s] %3d%%  %s / %s  %s\033[K", file, cells,
                 (int)(100.0 * (double)done / (double)total), d, tot, rate);
     } else {
-        fprintf(stderr, "\r  %-34.34s %s  %s/s\033[K", file, d, rate);
+        fprintf(stderr, "\r  %-34.34s %s  %s\033[K", file, d, rate);
     }
     b->open = 1;
     if (finished) {
         fputc('\n', stderr);
         b->open = 0;
+        b->done = 1;
     }
     fflush(stderr);
 }

@@ -183,9 +183,15 @@ static ss_status select_files(listing *l, const char *repo, const hub_config *cf
     const char **names = malloc(sizeof *names * (size_t)(l->n > 0 ? l->n : 1));
     if (!names) return ss_fail(err, SS_ERR_NOMEM, "out of memory");
     for (int i = 0; i < l->n; i++) names[i] = l->files[i].name;
+    char *keep = malloc((size_t)(l->n > 0 ? l->n : 1));
+    if (!keep) {
+        free(names);
+        return ss_fail(err, SS_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < l->n; i++) keep[i] = (char)hub_want_file(l->files[i].name, names, l->n);
     int k = 0, has_config = 0, has_weights = 0;
     for (int i = 0; i < l->n; i++) {
-        if (hub_want_file(l->files[i].name, names, l->n)) {
+        if (keep[i]) {
             const char *nm = l->files[i].name;
             if (!strcmp(nm, "config.json")) has_config = 1;
             if (!strchr(nm, '/') && (strstr(nm, ".safetensors") || !strncmp(nm, "pytorch_model", 13)))
@@ -196,6 +202,7 @@ static ss_status select_files(listing *l, const char *repo, const hub_config *cf
         }
     }
     free(names);
+    free(keep);
     l->n = k;
     if (!has_config)
         return ss_fail(err, SS_ERR_NOT_FOUND,

@@ -27,12 +27,12 @@ typedef struct fake_hub {
     pid_t pid;
     int port;
     char url[64];
-    char log[512];
+    char log[2048];
 } fake_hub;
 
 /* Start the server; extra: NULL-terminated extra arguments (--cut, --token).
  * Returns 0 on success. */
-static int fake_hub_start(fake_hub *h, const char *log_path, const char *const *extra) {
+static inline int fake_hub_start(fake_hub *h, const char *log_path, const char *const *extra) {
     memset(h, 0, sizeof *h);
     snprintf(h->log, sizeof h->log, "%s", log_path);
     int fds[2];
@@ -86,7 +86,7 @@ static int fake_hub_start(fake_hub *h, const char *log_path, const char *const *
     return 0;
 }
 
-static void fake_hub_stop(fake_hub *h) {
+static inline void fake_hub_stop(fake_hub *h) {
     if (h->pid > 0) {
         kill(h->pid, SIGTERM);
         for (int i = 0; i < 50; i++) {
@@ -123,13 +123,13 @@ static char *fake_hub_log(const fake_hub *h) {
     return b;
 }
 
-static void fake_hub_clear_log(const fake_hub *h) {
+static inline void fake_hub_clear_log(const fake_hub *h) {
     FILE *f = fopen(h->log, "w");
     if (f) fclose(f);
 }
 
 /* Number of occurrences of needle in the log. */
-static int fake_hub_count(const fake_hub *h, const char *needle) {
+static inline int fake_hub_count(const fake_hub *h, const char *needle) {
     char *log = fake_hub_log(h);
     int n = 0;
     for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
@@ -138,24 +138,24 @@ static int fake_hub_count(const fake_hub *h, const char *needle) {
 }
 
 /* ---- scratch folders */
-static int rm_entry_(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+static inline int rm_entry_(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st, (void)flag, (void)ftw;
     return remove(path);
 }
-static void rm_rf(const char *path) { nftw(path, rm_entry_, 16, FTW_DEPTH | FTW_PHYS); }
+static inline void rm_rf(const char *path) { nftw(path, rm_entry_, 16, FTW_DEPTH | FTW_PHYS); }
 
-static int file_exists(const char *path) {
+static inline int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
-static long file_size_of(const char *path) {
+static inline long file_size_of(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
 /* 1 if the two files have the same bytes. */
-static int same_file(const char *a, const char *b) {
+static inline int same_file(const char *a, const char *b) {
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
     int same = fa && fb;
     while (same) {
@@ -169,7 +169,7 @@ static int same_file(const char *a, const char *b) {
 }
 
 /* Copy the first n bytes of src to dst (n < 0: all), or fill with byte c when c >= 0. */
-static int write_prefix(const char *src, const char *dst, long n, int c) {
+static inline int write_prefix(const char *src, const char *dst, long n, int c) {
     FILE *in = c < 0 ? fopen(src, "rb") : NULL, *out = fopen(dst, "wb");
     if ((c < 0 && !in) || !out) {
         if (in) fclose(in);
@@ -187,14 +187,14 @@ static int write_prefix(const char *src, const char *dst, long n, int c) {
 }
 
 /* Make a scratch folder under $TMPDIR (or /tmp) into buf. */
-static int make_scratch(char *buf, size_t cap, const char *tag) {
+static inline int make_scratch(char *buf, size_t cap, const char *tag) {
     const char *t = getenv("TMPDIR");
     snprintf(buf, cap, "%s/semsearch-%s-XXXXXX", t && *t ? t : "/tmp", tag);
     return mkdtemp(buf) ? 0 : -1;
 }
 
 /* Loopback traffic must not go through a proxy from the environment. */
-static void no_proxy_for_loopback(void) {
+static inline void no_proxy_for_loopback(void) {
     unsetenv("http_proxy");
     unsetenv("HTTP_PROXY");
     unsetenv("https_proxy");
