@@ -32,6 +32,20 @@ void ss_added_free(ss_added_set *set) {
     memset(set, 0, sizeof *set);
 }
 
+int ss_added_find(const ss_added_set *set, const char *content, size_t len) {
+    for (int k = 0; k < set->n; k++)
+        if (set->v[k].len == len && memcmp(set->v[k].content, content, len) == 0) return k;
+    return -1;
+}
+
+void ss_added_remove(ss_added_set *set, const char *content, size_t len) {
+    int k = ss_added_find(set, content, len);
+    if (k < 0) return;
+    free(set->v[k].content);
+    memmove(set->v + k, set->v + k + 1, (size_t)(set->n - k - 1) * sizeof *set->v);
+    set->n--; /* the first-byte bitmap may keep a stale bit: only a hint */
+}
+
 /* Leftmost-longest match at or after `from`: the longest token starting at
  * the first position where any token starts. Returns the token index or -1. */
 static int next_match(const ss_added_set *set, const char *s, size_t n, size_t from, size_t *at) {

@@ -24,6 +24,10 @@ typedef struct {
 int ss_added_add(ss_added_set *set, const char *content, size_t len, int32_t id,
                  int single_word, int lstrip, int rstrip);
 void ss_added_free(ss_added_set *set);
+/* Index of the token with this content, -1 when absent. */
+int ss_added_find(const ss_added_set *set, const char *content, size_t len);
+/* Drop the token with this content, if any. */
+void ss_added_remove(ss_added_set *set, const char *content, size_t len);
 
 /* Split s[0..n) into pieces: text between matches (id -1) and matched tokens.
  * Calls piece(ctx, id, start, end) in order, skipping empty text pieces; stops

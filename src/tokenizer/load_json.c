@@ -171,11 +171,11 @@ static ss_status parse_added(ss_tokenizer *t, const cJSON *list, const char *pat
     const cJSON *it;
     cJSON_ArrayForEach(it, list) {
         const char *content = ss_json_str(it, "content", NULL);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
-        if (!content || !cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= 1e9)
-            return ss_fail(err, SS_ERR_FORMAT, "added_tokens entry without content/id in %s", path);
-        ss_status st = ss_tok_add_token(t, content, (int32_t)id->valuedouble,
-                                        ss_json_bool(it, "single_word", 0), ss_json_bool(it, "lstrip", 0),
+        if (!content)
+            return ss_fail(err, SS_ERR_FORMAT, "added_tokens entry without content in %s", path);
+        /* Its "id" is not read: HF re-derives ids while adding (see ss_tok_add_token). */
+        ss_status st = ss_tok_add_token(t, content, ss_json_bool(it, "single_word", 0),
+                                        ss_json_bool(it, "lstrip", 0),
                                         ss_json_bool(it, "rstrip", 0), ss_json_bool(it, "normalized", 0), err);
         if (st) {
             ss_error_prefix(err, "%s", path);

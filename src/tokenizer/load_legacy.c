@@ -63,38 +63,49 @@ static int32_t id_of(const ss_tokenizer *t, const char *tok) {
     return ss_vocab_find(&t->vocab, tok, strlen(tok));
 }
 
+static int by_id(const void *a, const void *b) {
+    long x = strtol((*(const cJSON *const *)a)->string, NULL, 10);
+    long y = strtol((*(const cJSON *const *)b)->string, NULL, 10);
+    return (x > y) - (x < y);
+}
+
+/* The added tokens transformers gives the converted fast tokenizer. */
 static ss_status add_specials(ss_tokenizer *t, const cJSON *cfg, int mpnet, const char *cfg_path,
                               ss_error *err) {
     const cJSON *dec = cJSON_GetObjectItemCaseSensitive(cfg, "added_tokens_decoder");
-    if (cJSON_IsObject(dec)) { /* transformers >= 4.34 spells them out with their ids */
-        const cJSON *it;
-        cJSON_ArrayForEach(it, dec) {
-            const char *content = ss_json_str(it, "content", NULL);
-            char *end;
-            long id = strtol(it->string, &end, 10);
-            if (!content || *end || id < 0 || id > 1000000000)
-                return ss_fail(err, SS_ERR_FORMAT, "bad added_tokens_decoder entry '%s' in %s",
-                               it->string, cfg_path);
-            ss_status st = ss_tok_add_token(t, content, (int32_t)id, ss_json_bool(it, "single_word", 0),
-                                            ss_json_bool(it, "lstrip", 0), ss_json_bool(it, "rstrip", 0),
-                                            ss_json_bool(it, "normalized", 0), err);
-            if (st) return st;
+    if (cJSON_IsObject(dec)) { /* transformers >= 4.34 spells them out, added in id order */
+        int n = cJSON_GetArraySize(dec), k = 0;
+        const cJSON **v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v), *it;
+        if (!v) return ss_fail(err, SS_ERR_NOMEM, "out of memory reading %s", cfg_path);
+        cJSON_ArrayForEach(it, dec) v[k++] = it;
+        qsort(v, (size_t)n, sizeof *v, by_id);
+        ss_status st = SS_OK;
+        for (k = 0; k < n && !st; k++) {
+            const char *content = ss_json_str(v[k], "content", NULL);
+            if (!content)
+                st = ss_fail(err, SS_ERR_FORMAT, "added_tokens_decoder entry '%s' without content in %s",
+                             v[k]->string, cfg_path);
+            else
+                st = ss_tok_add_token(t, content, ss_json_bool(v[k], "single_word", 0),
+                                      ss_json_bool(v[k], "lstrip", 0), ss_json_bool(v[k], "rstrip", 0),
+                                      ss_json_bool(v[k], "normalized", 0), err);
         }
-        return SS_OK;
+        free(v);
+        return st;
     }
-    /* Older configs: the special tokens, not normalized; unknown ones get new ids. */
-    const char *names[5] = {special(cfg, "unk_token", "[UNK]"),
-                            special(cfg, "sep_token", mpnet ? "</s>" : "[SEP]"),
-                            special(cfg, "pad_token", mpnet ? "<pad>" : "[PAD]"),
-                            special(cfg, "cls_token", mpnet ? "<s>" : "[CLS]"),
-                            special(cfg, "mask_token", mpnet ? "<mask>" : "[MASK]")};
-    int32_t next = t->vocab.n_ids;
-    for (int k = 0; k < 5; k++) {
-        if (id_of(t, names[k]) >= 0 && ss_vocab_find(&t->vocab, names[k], strlen(names[k])) < 0)
-            continue; /* already added */
-        int32_t id = ss_vocab_find(&t->vocab, names[k], strlen(names[k]));
-        if (id < 0) id = next++;
-        ss_status st = ss_tok_add_token(t, names[k], id, 0, mpnet && k == 4 /* <mask> lstrip */, 0, 0, err);
+    /* Older configs: the special tokens in transformers' attribute order, not
+     * normalized; MPNet's <mask> takes the space on its left. */
+    const char *keys[7] = {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+    const char *dflt[7] = {NULL, NULL, "[UNK]", mpnet ? "</s>" : "[SEP]", mpnet ? "<pad>" : "[PAD]",
+                           mpnet ? "<s>" : "[CLS]", mpnet ? "<mask>" : "[MASK]"};
+    if (mpnet) {
+        dflt[0] = "<s>";
+        dflt[1] = "</s>";
+    }
+    for (int k = 0; k < 7; k++) {
+        const char *name = special(cfg, keys[k], dflt[k]);
+        if (!name) continue;
+        ss_status st = ss_tok_add_token(t, name, 0, mpnet && k == 6, 0, 0, err);
         if (st) return st;
     }
     return SS_OK;

@@ -48,8 +48,8 @@ ss_status ss_tok_load_json(ss_tokenizer *t, const char *path, ss_error *err);
 ss_status ss_tok_load_legacy(ss_tokenizer *t, const char *dir, ss_error *err);
 /* Register an added token; normalized ones are matched in normalized text,
  * so t->norm must be complete first. */
-ss_status ss_tok_add_token(ss_tokenizer *t, const char *content, int32_t id, int single_word,
-                           int lstrip, int rstrip, int normalized, ss_error *err);
+ss_status ss_tok_add_token(ss_tokenizer *t, const char *content, int single_word, int lstrip,
+                           int rstrip, int normalized, ss_error *err);
 /* Add the BertNormalizer steps; nonzero when there are too many steps. */
 int ss_tok_bert_normalizer(ss_normalizer *nz, int clean, int cjk, int strip, int lower);
 
