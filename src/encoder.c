@@ -97,11 +97,18 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
         goto fail;
     }
     const ss_pooling_config *p = &m->st.pooling;
-    snprintf(m->desc, sizeof m->desc, "%s: %d layers, hidden %d, %d heads, ffn %d, vocab %d; pooling %s%s%s%s%s%s; %s; max_seq_length %d",
+    char pooling[96] = "";
+    const char *names[] = {"cls", "max", "mean", "mean_sqrt_len", "weightedmean", "lasttoken"};
+    const int on[] = {p->cls, p->max, p->mean, p->mean_sqrt_len, p->weightedmean, p->lasttoken};
+    for (int i = 0; i < 6; i++)
+        if (on[i]) {
+            if (pooling[0]) strcat(pooling, "+");
+            strcat(pooling, names[i]);
+        }
+    snprintf(m->desc, sizeof m->desc,
+             "%s: %d layers, hidden %d, %d heads, ffn %d, vocab %d; pooling %s; %s; dim %d; max_seq_length %d",
              m->cfg.model_type, m->cfg.layers, m->cfg.hidden, m->cfg.heads, m->cfg.intermediate, m->cfg.vocab_size,
-             p->cls ? "cls " : "", p->max ? "max " : "", p->mean ? "mean " : "",
-             p->mean_sqrt_len ? "mean_sqrt_len " : "", p->weightedmean ? "weightedmean " : "",
-             p->lasttoken ? "lasttoken " : "", m->st.normalize ? "normalized" : "not normalized", m->max_seq_length);
+             pooling, m->st.normalize ? "normalized" : "not normalized", ss_model_dim(m), m->max_seq_length);
     return m;
 fail:
     (void)s;

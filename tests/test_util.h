@@ -54,6 +54,12 @@ static inline float *tu_read_f32(const char *path, size_t *n) {
     return v;
 }
 
+static inline int ss_path_exists_(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
 static inline double tu_cos(const float *a, const float *b, int d) {
     double ab = 0, aa = 0, bb = 0;
     for (int i = 0; i < d; i++) {

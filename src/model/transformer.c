@@ -233,10 +233,17 @@ static void embed_task(void *arg, size_t i, int thread) {
     const ss_tf_config *c = &tf->cfg;
     const int H = c->hidden;
     int b = (int)i;
+    int counted = 0; /* MPNet: non-pad tokens so far */
     for (int t = f->seq_off[b]; t < f->seq_off[b + 1]; t++) {
         int p = t - f->seq_off[b];
-        /* MPNet (RoBERTa-style) positions start after padding_idx. */
-        if (c->arch == SS_ARCH_MPNET) p += c->pad_token_id + 1;
+        if (c->arch == SS_ARCH_MPNET) {
+            /* RoBERTa-style positions (create_position_ids_from_input_ids):
+             * padding_idx + running count of non-pad tokens, and padding_idx
+             * itself for a pad id — even a literal one inside the text. */
+            int is_pad = f->ids[t] == c->pad_token_id;
+            counted += !is_pad;
+            p = is_pad ? c->pad_token_id : c->pad_token_id + counted;
+        }
         const float *we = tf->word_emb + (size_t)f->ids[t] * H, *pe = tf->pos_emb + (size_t)p * H;
         float *x = f->w->x + (size_t)t * H;
         for (int h = 0; h < H; h++) x[h] = we[h] + pe[h];
