@@ -7,6 +7,7 @@
 #include "hub/hub_internal.h"
 
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 
 #define FIX SEMSEARCH_TESTS_DIR "/hub/fixture/test-org/"
@@ -185,6 +186,18 @@ static void test_full_download_and_resume(fake_hub *h) {
     st = ss_hub_pull("test-org/tiny-model", &o, dir, sizeof dir, &err);
     CHECKF(st == SS_OK, "%s", err.msg);
     CHECK(same_file(vocab, FIX "tiny-model/vocab.txt"));
+
+    /* a second pull of the same folder while one runs is refused */
+    char lockpath[4200];
+    path2(lockpath, sizeof lockpath, dir, ".lock");
+    int lfd = open(lockpath, O_RDWR | O_CREAT, 0644);
+    CHECK(lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0);
+    st = ss_hub_pull("test-org/tiny-model", &o, dir, sizeof dir, &err);
+    CHECK(st == SS_ERR_IO);
+    CHECK_CONTAINS(err.msg, "another pull of 'test-org/tiny-model' is running");
+    if (lfd >= 0) close(lfd);
+    st = ss_hub_pull("test-org/tiny-model", &o, dir, sizeof dir, &err);
+    CHECKF(st == SS_OK, "%s", err.msg);
 
     /* another revision lands in its own folder */
     o.revision = "v1.0";
