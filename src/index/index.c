@@ -1067,7 +1067,9 @@ static void *hnsw_worker(void *arg) {
         size_t q = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
         if (q >= j->nq) break;
         const qctx *c = &j->p->ctx[q];
-        int cnt = ss__hnsw_search(x, c, want, j->kk, j->f, sc, out);
+        /* binary codes are coarse: rescore the whole beam */
+        int take = x->quant == SS_QUANT_BINARY && x->keep_raw ? want : j->kk;
+        int cnt = ss__hnsw_search(x, c, want, take, j->f, sc, out);
         if (cnt < 0 || (j->f && cnt < j->kk)) {
             /* filter too selective for the graph walk: exact scan of the allowed set */
             topk h = {out, 0, j->kk};

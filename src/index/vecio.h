@@ -1,0 +1,19 @@
+/* vecio.h — read vector files for the index CLI and benchmarks:
+ * .fvecs (int32 d + d floats per row), .npy (2-D little-endian f4/f2/f8,
+ * C order), .jsonl (one JSON array per line, or an object with an
+ * "embedding" / "vector" / "values" array). */
+#ifndef SS_INDEX_VECIO_H
+#define SS_INDEX_VECIO_H
+
+#include <stddef.h>
+
+#include "semsearch.h"
+
+/* malloc'd n*d floats; the format is chosen by the file name's extension
+ * (unknown extensions: sniffed). Errors name the file and the row. */
+float *ss_read_vectors(const char *path, size_t *n, int *d, ss_error *err);
+
+/* Write n*d floats as .fvecs. */
+ss_status ss_write_fvecs(const char *path, const float *v, size_t n, int d, ss_error *err);
+
+#endif

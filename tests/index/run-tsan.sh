@@ -1,0 +1,13 @@
+#!/bin/sh
+# Build the index library sources + the concurrency test with ThreadSanitizer
+# and run it. Usage: tests/index/run-tsan.sh [BUILD_DIR]  (default build-tsan)
+set -e
+cd "$(dirname "$0")/../.."
+OUT=${1:-build-tsan}
+mkdir -p "$OUT"
+CBLAS=/usr/include/x86_64-linux-gnu/openblas-serial
+gcc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O1 -g -fsanitize=thread -fno-omit-frame-pointer \
+  -Iinclude -Isrc -Itests -I"$CBLAS" \
+  src/index/*.c src/core/error.c src/core/fileio.c tests/index/test_index_concurrent.c \
+  -o "$OUT/test_index_concurrent_tsan" -lcjson -lpthread -lm
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$OUT/test_index_concurrent_tsan"
