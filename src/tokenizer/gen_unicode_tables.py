@@ -44,6 +44,7 @@ def main():
     bpre, wpre = P.BertPreTokenizer(), P.Whitespace()
 
     deleted, mn, mark, punct, word, lowers = set(), set(), set(), set(), set(), []
+    nonstarter = {0x345}  # the only char of class 240, which nothing sorts after
     for cp in chars():
         c = chr(cp)
         if clean.normalize_str(c) == '':
@@ -54,6 +55,10 @@ def main():
             mn.add(cp)
         if stripacc.normalize_str(c) == '':
             mark.add(cp)
+        # A char sorts before U+0345 (class 240) in NFD iff its combining
+        # class is 1..239 for the reference: newer marks are starters to it.
+        if nfd.normalize_str('\u0345' + c) != '\u0345' + nfd.normalize_str(c):
+            nonstarter.add(cp)
         s = 'a' + c + 'a'
         if [t for t, _ in bpre.pre_tokenize_str(s)] == ['a', c, 'a']:
             punct.add(cp)
@@ -73,7 +78,8 @@ def main():
             ('ss_uc_bert_mn', 'Mn as BertNormalizer strip_accents sees it (char::is_mark_nonspacing)', mn),
             ('ss_uc_mark', 'combining marks removed by the StripAccents normalizer', mark),
             ('ss_uc_punct', 'BertPreTokenizer punctuation: ASCII punctuation or P* (old tables)', punct),
-            ('ss_uc_word', 'regex \\w (Whitespace pre-tokenizer, single_word added tokens)', word)]:
+            ('ss_uc_word', 'regex \\w (Whitespace pre-tokenizer, single_word added tokens)', word),
+            ('ss_uc_nonstarter', 'chars with a nonzero canonical combining class for the reference', nonstarter)]:
         rs = ranges(s)
         w('/* %s */\nconst ss_uc_range %s[] = {\n' % (desc, name))
         for i in range(0, len(rs), 4):

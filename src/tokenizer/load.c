@@ -72,6 +72,30 @@ static void set_ascii_classes(ss_tokenizer *t) {
     }
 }
 
+/* transformers pads with the id of its pad_token (tokenizer_config.json, else
+ * special_tokens_map.json); then tokenizer.json's padding pad_id; then the
+ * usual names. */
+static ss_status find_pad_id(ss_tokenizer *t, const char *dir, ss_error *err) {
+    static const char *const files[] = {"tokenizer_config.json", "special_tokens_map.json"};
+    char path[4096];
+    for (int f = 0; f < 2; f++) {
+        if (!ss_path_exists(ss_path_join(path, sizeof path, dir, files[f]))) continue;
+        cJSON *j = ss_read_json(path, err);
+        if (!j) return err ? err->code : SS_ERR_FORMAT;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "pad_token");
+        const char *name = cJSON_IsString(v) ? v->valuestring : ss_json_str(v, "content", NULL);
+        int32_t id = name ? ss_tokenizer_token_id(t, name) : -1;
+        cJSON_Delete(j);
+        if (id >= 0) {
+            t->pad_id = id;
+            return SS_OK;
+        }
+    }
+    if (t->pad_id < 0) t->pad_id = ss_tokenizer_token_id(t, "[PAD]");
+    if (t->pad_id < 0) t->pad_id = ss_tokenizer_token_id(t, "<pad>");
+    return SS_OK;
+}
+
 ss_tokenizer *ss_tokenizer_load(const char *dir, ss_error *err) {
     if (!dir) {
         ss_fail(err, SS_ERR_INVALID, "ss_tokenizer_load: NULL model folder");
@@ -107,9 +131,10 @@ ss_tokenizer *ss_tokenizer_load(const char *dir, ss_error *err) {
         return NULL;
     }
     set_ascii_classes(t);
-    if (t->pad_id < 0) { /* no padding section: the usual pad token names */
-        t->pad_id = ss_tokenizer_token_id(t, "[PAD]");
-        if (t->pad_id < 0) t->pad_id = ss_tokenizer_token_id(t, "<pad>");
+    s = find_pad_id(t, dir, err);
+    if (s) {
+        ss_tokenizer_free(t);
+        return NULL;
     }
     return t;
 }

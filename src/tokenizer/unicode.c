@@ -92,8 +92,11 @@ int ss_uc_decompose(uint32_t c, int compat, uint32_t *out, int cap) {
     return (int)n;
 }
 
+/* Combining classes never change once assigned, but the reference's tables
+ * predate some marks, which it treats as starters (class 0). */
 static int ccc(uint32_t c) {
-    return c < 0x300 ? 0 : utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
+    if (c < 0x300 || !in_ranges(ss_uc_nonstarter, ss_uc_nonstarter_n, c)) return 0;
+    return utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
 }
 
 void ss_uc_canonical_order(uint32_t *v, size_t n) {

@@ -18,6 +18,8 @@ extern const ss_uc_range ss_uc_punct[];
 extern const size_t ss_uc_punct_n;
 extern const ss_uc_range ss_uc_word[];
 extern const size_t ss_uc_word_n;
+extern const ss_uc_range ss_uc_nonstarter[];
+extern const size_t ss_uc_nonstarter_n;
 extern const ss_uc_lower_map ss_uc_lowers[];
 extern const size_t ss_uc_lowers_n;
 
