@@ -1,6 +1,7 @@
 /* The transformer + pooling alone, fed the reference's own token ids
  * (tests/golden/minilm_tokens.jsonl): isolates the forward pass from the
- * tokenizer. Every STSb text must match sentence-transformers' embedding with
+ * tokenizer. The first 256 STSb sentences and every hard case (the last
+ * rows: long, empty, CJK...) must match sentence-transformers' embedding with
  * cosine >= 0.99999, in batches of 32 packed sequences. */
 #include <stdint.h>
 
@@ -49,6 +50,27 @@ int main(void) {
     ss_pool *pool = ss_pool_new(2);
     ss_tf_work w = {0};
     float *pooled = malloc((size_t)H * sizeof(float));
+    /* Keep rows [0, 256) and the hard cases after the 2,758 STSb sentences. */
+    size_t keep = 0;
+    int *koffs = malloc((n + 1) * sizeof *koffs);
+    int32_t *kids = malloc((size_t)offs[n] * sizeof *kids);
+    float *kref = malloc(n * (size_t)H * sizeof(float));
+    koffs[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i >= 256 && i < 2758) continue;
+        int L = offs[i + 1] - offs[i];
+        memcpy(kids + koffs[keep], ids + offs[i], (size_t)L * sizeof *kids);
+        memcpy(kref + keep * H, ref + i * H, (size_t)H * sizeof(float));
+        koffs[keep + 1] = koffs[keep] + L;
+        keep++;
+    }
+    free(ids);
+    free(offs);
+    free(ref);
+    ids = kids;
+    offs = koffs;
+    ref = kref;
+    n = keep;
     double min_cos = 1;
     size_t worst = 0;
     for (size_t b0 = 0; b0 < n; b0 += 32) {
