@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# bench/embed.sh — semsearch vs sentence-transformers encode throughput, in one
+# run on this machine: STSb test sentences (2,758), batch 32, fp32.
+#
+#   bench/embed.sh [--model DIR]... [--runs N] [--ref-runs N] [--threads N]
+#                  [--ref-threads 1,2] [--no-reference] [--json]
+#
+# Builds nothing: `make bench` builds $BUILD/bench_embed (BUILD defaults to
+# build) and then runs this script. Needs build/refvenv for the reference
+# (bash tools/reference/setup-venv.sh), unless --no-reference.
+# Each --model DIR is given, as the same path, to both sides; several --model
+# options give one table row per model (the FP32 peak is measured once).
+# Method and latest figures: docs/bench-embed.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD:-build}"
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+BIN="${BENCH_EMBED:-$BUILD/bench_embed}"
+REFVENV="${REFVENV:-$ROOT/build/refvenv}"
+VENV_PY="$REFVENV/bin/python"
+DATA="${SEMSEARCH_STS_TEST:-/work/shared/data/stsbenchmark/sts-test.csv}"
+
+models=(); runs=5; ref_runs=3; threads=0; ref_threads="1,2"; no_ref=0; json=0
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --model) models+=("${2:?--model needs a folder}"); shift 2 ;;
+        --model=*) models+=("${1#--model=}"); shift ;;
+        --runs) runs="${2:?}"; shift 2 ;;
+        --ref-runs) ref_runs="${2:?}"; shift 2 ;;
+        --threads) threads="${2:?}"; shift 2 ;;
+        --ref-threads) ref_threads="${2:?}"; shift 2 ;;
+        --no-reference) no_ref=1; shift ;;
+        --json) json=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "embed.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+[ ${#models[@]} -gt 0 ] || models=("$ROOT/models/all-MiniLM-L6-v2")
+
+# ---- preconditions, each with what to do about it
+if [ ! -x "$BIN" ]; then
+    echo "embed.sh: $BIN not found: build it with 'make bench' (or cmake --build $BUILD --target bench_embed)" >&2
+    exit 2
+fi
+if [ "$no_ref" -eq 0 ] && [ ! -x "$VENV_PY" ]; then
+    cat >&2 <<EOF
+embed.sh: the reference environment $REFVENV is missing, so sentence-transformers
+cannot be measured. Create it with:
+    bash tools/reference/setup-venv.sh
+(Debian's CPU torch + sentence-transformers 2.7.0; see docs/reference.md), or run
+    bench/embed.sh --no-reference
+to measure semsearch alone.
+EOF
+    exit 2
+fi
+if [ "$no_ref" -eq 0 ] && ! "$VENV_PY" -c 'import sentence_transformers, torch' 2>/dev/null; then
+    echo "embed.sh: build/refvenv cannot import sentence_transformers/torch: re-run bash tools/reference/setup-venv.sh" >&2
+    exit 2
+fi
+if [ ! -r "$DATA" ]; then
+    echo "embed.sh: STSb test file $DATA not readable (set SEMSEARCH_STS_TEST)" >&2
+    exit 2
+fi
+for m in "${models[@]}"; do
+    if [ ! -f "$m/config.json" ]; then
+        echo "embed.sh: $m is not a model folder (no config.json); the default model comes from scripts/fetch-model.sh" >&2
+        exit 2
+    fi
+done
+if [ -x "$VENV_PY" ]; then PY="$VENV_PY"; elif command -v python3 >/dev/null; then PY=python3; else PY=""; fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+echo "== bench/embed: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+peak_arg=()
+i=0
+for m in "${models[@]}"; do
+    echo "-- semsearch: $m (best of $runs)" >&2
+    "$BIN" --model "$m" --data "$DATA" --runs "$runs" --threads "$threads" --json \
+        --dump "$tmp/emb$i.f32" "${peak_arg[@]}" >"$tmp/sem$i.json"
+    if [ ${#peak_arg[@]} -eq 0 ]; then
+        peak=$(sed -n 's/.*"peak_gflops":\([0-9.]*\).*/\1/p' "$tmp/sem$i.json")
+        peak_arg=(--peak-gflops "$peak")
+    fi
+    if [ "$no_ref" -eq 0 ]; then
+        echo "-- sentence-transformers: $m (torch threads $ref_threads, best of $ref_runs)" >&2
+        "$VENV_PY" "$ROOT/bench/embed_reference.py" --model "$m" --data "$DATA" --runs "$ref_runs" \
+            --threads "$ref_threads" --compare "$tmp/emb$i.f32" --json >"$tmp/ref$i.json"
+    else
+        echo '{}' >"$tmp/ref$i.json"
+    fi
+    i=$((i + 1))
+done
+echo "== done: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+if [ "$json" -eq 1 ]; then
+    for ((j = 0; j < i; j++)); do
+        printf '{"semsearch":%s,"reference":%s}\n' "$(cat "$tmp/sem$j.json")" "$(cat "$tmp/ref$j.json")"
+    done
+    exit 0
+fi
+if [ -z "$PY" ]; then
+    echo "embed.sh: no python3 to format the table; raw results:" >&2
+    cat "$tmp"/sem*.json "$tmp"/ref*.json
+    exit 0
+fi
+"$PY" - "$tmp" "$i" <<'PY'
+import json, os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+rows = [(json.load(open(os.path.join(d, "sem%d.json" % k))),
+         json.load(open(os.path.join(d, "ref%d.json" % k)))) for k in range(n)]
+s0 = rows[0][0]
+print("semsearch vs sentence-transformers — %s, %s (%d cores), STSb test %d sentences, batch %d, fp32"
+      % (s0["date"], s0["cpu"], s0["ncpu"], s0["n_sentences"], s0["batch"]))
+print("semsearch: %d threads, OpenBLAS %s (%d threads); FP32 peak %.1f GFLOP/s (best large sgemm)"
+      % (s0["threads"], s0["openblas_core"], s0["openblas_threads"], s0["peak_gflops"]))
+for g in s0.get("sgemm", []):
+    print("    %-62s %6.1f GFLOP/s" % (g["name"], g["gflops"]))
+r0 = rows[0][1]
+if r0:
+    print("reference: sentence-transformers %s, torch %s, best of %d; torch threads %s"
+          % (r0["versions"]["sentence_transformers"], r0["versions"]["torch"], r0["runs"],
+             ",".join(str(x["torch_threads"]) for x in r0["by_threads"])))
+print()
+hdr = ("model", "sent/s", "tokens/s", "GFLOP/s", "% peak", "ref 1t", "ref 2t", "ref best", "ratio", "max|diff|")
+print("%-24s %8s %9s %8s %7s %8s %8s %9s %7s %9s" % hdr)
+for s, r in rows:
+    name = os.path.basename(os.path.normpath(s["model"]))
+    byt = {x["torch_threads"]: x["sentences_per_s"] for x in r.get("by_threads", [])}
+    best = r.get("best_sentences_per_s")
+    ratio = "%.2fx" % (s["sentences_per_s"] / best) if best else "-"
+    diff = "%.1e" % r["compare_max_abs_diff"] if "compare_max_abs_diff" in r else "-"
+    f = lambda v: "%.1f" % v if v is not None else "-"
+    print("%-24s %8.1f %9.0f %8.2f %6.1f%% %8s %8s %9s %7s %9s"
+          % (name[:24], s["sentences_per_s"], s["tokens_per_s"], s["useful_gflops"], s["pct_peak"],
+             f(byt.get(1)), f(byt.get(2)), f(best), ratio, diff))
+print()
+for s, r in rows:
+    name = os.path.basename(os.path.normpath(s["model"]))
+    print("%s: %s" % (name, s["describe"]))
+    print("  %d real tokens (%.2f/sentence); useful FLOPs = 2 x %d non-embedding params = %.2f MFLOP/token"
+          % (s["real_tokens"], s["real_tokens"] / s["n_sentences"], s["params_non_embedding"],
+             s["flops_per_token"] / 1e6))
+    print("  semsearch best %.3f s, median %.3f s, %.2f cores busy; load %.2f -> %.2f"
+          % (s["best_s"], s["median_s"], s["cores_busy"], s["load_before"][0], s["load_after"][0]))
+    for x in r.get("by_threads", []):
+        print("  reference torch threads %d: best %.3f s, median %.3f s, %.2f cores busy, %.1f tokens/s"
+              % (x["torch_threads"], x["best_s"], x["median_s"], x["cores_busy"], x["tokens_per_s"]))
+    if r:
+        print("  reference padded tokens %d (%.1f%% padding); load %.2f -> %.2f"
+              % (r["padded_tokens"], 100.0 * (r["padded_tokens"] - r["real_tokens"]) / r["padded_tokens"],
+                 r["load_before"][0], r["load_after"][0]))
+        if "compare_min_cosine" in r:
+            print("  embeddings vs reference: max |diff| %.2e, min cosine %.7f"
+                  % (r["compare_max_abs_diff"], r["compare_min_cosine"]))
+PY
