@@ -55,7 +55,7 @@ int32_t ss_vocab_find2(const ss_vocab *v, const char *pre, size_t plen, const ch
         int32_t e = v->slots[i];
         if (e < 0) return -1;
         const ss_vocab_entry *en = &v->entries[e];
-        if (en->hash == h && en->len == plen + n && memcmp(en->str, pre, plen) == 0 &&
+        if (en->hash == h && en->len == plen + n && (plen == 0 || memcmp(en->str, pre, plen) == 0) &&
             memcmp(en->str + plen, s, n) == 0)
             return en->id;
     }

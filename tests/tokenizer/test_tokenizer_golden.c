@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -139,12 +140,34 @@ static void check_model(const char *dir, const golden *g, int max_len, const cha
     rmdir(tmp);
 }
 
+/* Single-threaded throughput on the STSb sentences (printed, not asserted:
+ * timings on a shared or sanitized build say little). */
+static void throughput(const golden *g) {
+    ss_error err = {0};
+    ss_tokenizer *tok = ss_tokenizer_load(SEMSEARCH_MODEL_DIR, &err);
+    if (!tok) return;
+    size_t n = g->n < 2758 ? g->n : 2758;
+    int32_t ids[512];
+    long tokens = 0;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int r = 0; r < 10; r++)
+        for (size_t i = 0; i < n; i++)
+            tokens += ss_tokenizer_encode(tok, g->texts[i], strlen(g->texts[i]), 256, ids, 512, &err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+    printf("throughput: %.2f M tokens/s, %.0f sentences/s (STSb test, 1 thread, specials counted)\n",
+           (double)tokens / s / 1e6, 10.0 * (double)n / s);
+    ss_tokenizer_free(tok);
+}
+
 int main(void) {
     golden g;
     REQUIRE(golden_read(&g, SEMSEARCH_TESTS_DIR "/golden/minilm_texts.jsonl",
                         SEMSEARCH_TESTS_DIR "/golden/minilm_tokens.jsonl") == 0);
     CHECK(g.n == 2803);
     check_model(SEMSEARCH_MODEL_DIR, &g, 256, "all-MiniLM-L6-v2");
+    throughput(&g);
     golden_free(&g);
 
     char *manifest_text = slurp(SEMSEARCH_TESTS_DIR "/models/manifest.json");
