@@ -81,7 +81,14 @@ void cli_texts_free(cli_texts *t) {
 }
 
 const char *cli_model_dir(const char *flag) {
-    if (flag) return flag;
+    if (flag) {
+        /* Not a folder but "ORG/NAME" that `semsearch pull` has cached: use the cache. */
+        static char cached[4096]; /* the CLI's one resolved model path */
+        if (access(flag, F_OK) != 0 && strchr(flag, '/') && flag[0] != '/' && flag[0] != '.' &&
+            ss_hub_model_dir(flag, NULL, cached, sizeof cached, NULL) == SS_OK && access(cached, F_OK) == 0)
+            return cached;
+        return flag;
+    }
     const char *env = getenv("SEMSEARCH_MODEL");
     if (env && *env) return env;
     if (access(SEMSEARCH_DEFAULT_MODEL, F_OK) == 0) return SEMSEARCH_DEFAULT_MODEL;

@@ -11,7 +11,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: semsearch embed [options] [INPUT]\n"
             "  reads one text per line (or JSONL with --field) from INPUT or stdin\n"
-            "  --model DIR            model folder (default: bundled all-MiniLM-L6-v2)\n"
+            "  --model DIR            model folder, or ORG/NAME cached by `semsearch pull` (default: bundled all-MiniLM-L6-v2)\n"
             "  --field NAME           input is JSONL; embed the string field NAME\n"
             "  --format jsonl|npy|fvecs  output format (default jsonl: one JSON array per line)\n"
             "  --out FILE             write to FILE instead of stdout\n"

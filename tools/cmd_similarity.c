@@ -10,7 +10,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: semsearch similarity [options] [INPUT]\n"
             "  embeds each input line and prints the cosine similarity matrix\n"
-            "  --model DIR   model folder (default: bundled all-MiniLM-L6-v2)\n"
+            "  --model DIR   model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)\n"
             "  --field NAME  input is JSONL; use the string field NAME\n"
             "  --json        print the matrix as one JSON array of rows\n");
 }

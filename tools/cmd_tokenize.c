@@ -12,7 +12,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: semsearch tokenize [options] [INPUT]\n"
             "  prints one JSON array of token ids per input line (as SentenceTransformer.tokenize)\n"
-            "  --model DIR        model folder (default: bundled all-MiniLM-L6-v2)\n"
+            "  --model DIR        model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)\n"
             "  --field NAME       input is JSONL; tokenize the string field NAME\n"
             "  --tokens           print {\"ids\": [...], \"tokens\": [...]} objects instead\n"
             "  --show             a walk-through: one 'id<TAB>token' line per token, blank line between inputs\n"

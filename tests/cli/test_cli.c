@@ -86,6 +86,10 @@ int main(void) {
     CHECK_CONTAINS(out, "\"tokens\": [\"[CLS]\", \"what\", \"is\", \"ai\", \"?\", \"[SEP]\"]");
     free(out);
 
+    CHECK(run("one two three four five six\n", "tokenize --max-seq-length 4", &out, NULL) == 0);
+    CHECKF(!strcmp(out, "[101, 2028, 2048, 102]\n"), "tokenize --max-seq-length 4 printed: %s", out);
+    free(out);
+
     /* JSONL input with --field; npy and fvecs outputs */
     char args[600];
     snprintf(args, sizeof args, "embed --field text --format npy --out %s/v.npy", tmp);
