@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ss_added_add(ss_added_set *set, const char *content, size_t len, int32_t id,
-                 int single_word, int lstrip, int rstrip) {
+int ss_added_add(ss_added_set *set, const char *content, size_t len, int32_t id, ss_added_flags f) {
     if (len == 0) return 0; /* HF ignores empty tokens */
     if (set->n == set->cap) {
         int cap = set->cap ? set->cap * 2 : 8;
@@ -19,8 +18,7 @@ int ss_added_add(ss_added_set *set, const char *content, size_t len, int32_t id,
     if (!c) return -1;
     memcpy(c, content, len);
     c[len] = '\0';
-    set->v[set->n++] = (ss_added_token){c, len, id, (uint8_t)!!single_word, (uint8_t)!!lstrip,
-                                        (uint8_t)!!rstrip};
+    set->v[set->n++] = (ss_added_token){c, len, id, f, 0};
     unsigned char b = (unsigned char)content[0];
     set->first[b >> 3] |= (uint8_t)(1u << (b & 7));
     return 0;
@@ -36,14 +34,6 @@ int ss_added_find(const ss_added_set *set, const char *content, size_t len) {
     for (int k = 0; k < set->n; k++)
         if (set->v[k].len == len && memcmp(set->v[k].content, content, len) == 0) return k;
     return -1;
-}
-
-void ss_added_remove(ss_added_set *set, const char *content, size_t len) {
-    int k = ss_added_find(set, content, len);
-    if (k < 0) return;
-    free(set->v[k].content);
-    memmove(set->v + k, set->v + k + 1, (size_t)(set->n - k - 1) * sizeof *set->v);
-    set->n--; /* the first-byte bitmap may keep a stale bit: only a hint */
 }
 
 /* Leftmost-longest match at or after `from`: the longest token starting at
@@ -86,18 +76,18 @@ int ss_added_split(const ss_added_set *set, const char *s, size_t n, ss_added_pi
         const ss_added_token *t = &set->v[k];
         size_t start = at, stop = at + t->len, p;
         from = stop;
-        if (t->single_word) {
+        if (t->f.single_word) {
             /* Rust regex \w$ before and ^\w after reject the match. */
             if (start > 0 && ss_uc_is_word(char_before(s, start, &p))) continue;
             size_t q = stop;
             if (stop < n && ss_uc_is_word(ss_utf8_next(s, &q))) continue;
         }
-        if (t->lstrip) { /* take the whitespace before, unless a match owns it */
+        if (t->f.lstrip) { /* take the whitespace before, unless a match owns it */
             size_t ns = start;
             while (ns > done && ss_uc_is_whitespace(char_before(s, ns, &p))) ns = p;
             start = ns;
         }
-        if (t->rstrip) {
+        if (t->f.rstrip) {
             size_t q = stop, q2 = stop;
             while (q < n && ss_uc_is_whitespace(ss_utf8_next(s, &q2))) q = q2;
             stop = q;

@@ -7,11 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An AddedToken's options (tokenizer.json "added_tokens" entries). */
+typedef struct {
+    int single_word, lstrip, rstrip, normalized, special;
+} ss_added_flags;
+
 typedef struct {
     char *content; /* owned; for normalized tokens, the normalized form */
     size_t len;
     int32_t id;
-    uint8_t single_word, lstrip, rstrip;
+    ss_added_flags f;
+    int in_special_list; /* added_all only: matched through HF's special_tokens list */
 } ss_added_token;
 
 typedef struct {
@@ -21,13 +27,10 @@ typedef struct {
 } ss_added_set;
 
 /* Append a token (content copied; empty content ignored). -1 out of memory. */
-int ss_added_add(ss_added_set *set, const char *content, size_t len, int32_t id,
-                 int single_word, int lstrip, int rstrip);
+int ss_added_add(ss_added_set *set, const char *content, size_t len, int32_t id, ss_added_flags f);
 void ss_added_free(ss_added_set *set);
 /* Index of the token with this content, -1 when absent. */
 int ss_added_find(const ss_added_set *set, const char *content, size_t len);
-/* Drop the token with this content, if any. */
-void ss_added_remove(ss_added_set *set, const char *content, size_t len);
 
 /* Split s[0..n) into pieces: text between matches (id -1) and matched tokens.
  * Calls piece(ctx, id, start, end) in order, skipping empty text pieces; stops

@@ -19,45 +19,6 @@ int ss_tok_bert_normalizer(ss_normalizer *nz, int clean, int cjk, int strip, int
     return bad;
 }
 
-/* As HF's AddedVocabulary::add_tokens, which tokenizer.json loading calls
- * once per entry: the "id" written in the file is not used. A content already
- * added keeps its id (flags updated); else the model vocab's id; else the
- * next free id after the vocabulary. */
-ss_status ss_tok_add_token(ss_tokenizer *t, const char *content, int single_word, int lstrip,
-                           int rstrip, int normalized, ss_error *err) {
-    size_t len = strlen(content);
-    if (len == 0) return SS_OK; /* HF skips empty added tokens */
-    if (ss_utf8_invalid_at(content, len) < len)
-        return ss_fail(err, SS_ERR_FORMAT, "added token with invalid UTF-8");
-    /* Normalized tokens are matched in normalized text, so stored normalized
-     * (HF does the same). */
-    ss_bytes nb = {0};
-    ss_norm_scratch sc = {0};
-    int bad = ss_normalize(&t->norm, content, len, &nb, &sc);
-    ss_norm_scratch_free(&sc);
-    if (bad) return ss_fail(err, SS_ERR_NOMEM, "out of memory");
-
-    int32_t id;
-    int k = ss_added_find(&t->added_all, content, len);
-    if (k >= 0) { /* re-added: same id, the new flags replace the old */
-        id = t->added_all.v[k].id;
-        ss_added_remove(&t->added_all, content, len);
-        ss_added_remove(&t->added_raw, content, len);
-        ss_added_remove(&t->added_norm, nb.v, nb.n);
-    } else if ((id = ss_vocab_find(&t->vocab, content, len)) < 0) {
-        int32_t size = (int32_t)t->vocab.n_entries;
-        id = t->max_added_id < 0 ? size
-             : (t->max_added_id >= size || size == 0) ? t->max_added_id + 1 : size;
-    }
-    if (id > t->max_added_id) t->max_added_id = id;
-    bad = ss_added_add(&t->added_all, content, len, id, single_word, lstrip, rstrip);
-    if (!bad)
-        bad = normalized ? ss_added_add(&t->added_norm, nb.v, nb.n, id, single_word, lstrip, rstrip)
-                         : ss_added_add(&t->added_raw, content, len, id, single_word, lstrip, rstrip);
-    free(nb.v);
-    return bad ? ss_fail(err, SS_ERR_NOMEM, "out of memory") : SS_OK;
-}
-
 static void set_ascii_classes(ss_tokenizer *t) {
     for (int c = 0; c < 128; c++) {
         int ws = ss_uc_is_whitespace((uint32_t)c);
@@ -121,6 +82,7 @@ ss_tokenizer *ss_tokenizer_load(const char *dir, ss_error *err) {
     ss_status s;
     if (ss_path_exists(ss_path_join(path, sizeof path, dir, "tokenizer.json"))) {
         s = ss_tok_load_json(t, path, err);
+        if (!s) s = ss_tok_merge_config_tokens(t, dir, err);
     } else if (ss_path_exists(ss_path_join(path, sizeof path, dir, "vocab.txt"))) {
         s = ss_tok_load_legacy(t, dir, err);
     } else {

@@ -174,9 +174,7 @@ static ss_status parse_added(ss_tokenizer *t, const cJSON *list, const char *pat
         if (!content)
             return ss_fail(err, SS_ERR_FORMAT, "added_tokens entry without content in %s", path);
         /* Its "id" is not read: HF re-derives ids while adding (see ss_tok_add_token). */
-        ss_status st = ss_tok_add_token(t, content, ss_json_bool(it, "single_word", 0),
-                                        ss_json_bool(it, "lstrip", 0),
-                                        ss_json_bool(it, "rstrip", 0), ss_json_bool(it, "normalized", 0), err);
+        ss_status st = ss_tok_add_token(t, content, ss_tok_flags_json(it), err);
         if (st) {
             ss_error_prefix(err, "%s", path);
             return st;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* A special token in tokenizer_config.json: "[CLS]" or {"content": "[CLS]", ...}. */
-static const char *special(const cJSON *cfg, const char *key, const char *dflt) {
+const char *ss_tok_config_token(const cJSON *cfg, const char *key, const char *dflt) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
     if (cJSON_IsString(v)) return v->valuestring;
     if (cJSON_IsObject(v)) return ss_json_str(v, "content", dflt);
@@ -63,7 +63,7 @@ static int32_t id_of(const ss_tokenizer *t, const char *tok) {
     return ss_vocab_find(&t->vocab, tok, strlen(tok));
 }
 
-static int by_id(const void *a, const void *b) {
+int ss_tok_by_id(const void *a, const void *b) {
     long x = strtol((*(const cJSON *const *)a)->string, NULL, 10);
     long y = strtol((*(const cJSON *const *)b)->string, NULL, 10);
     return (x > y) - (x < y);
@@ -78,7 +78,7 @@ static ss_status add_specials(ss_tokenizer *t, const cJSON *cfg, int mpnet, cons
         const cJSON **v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v), *it;
         if (!v) return ss_fail(err, SS_ERR_NOMEM, "out of memory reading %s", cfg_path);
         cJSON_ArrayForEach(it, dec) v[k++] = it;
-        qsort(v, (size_t)n, sizeof *v, by_id);
+        qsort(v, (size_t)n, sizeof *v, ss_tok_by_id);
         ss_status st = SS_OK;
         for (k = 0; k < n && !st; k++) {
             const char *content = ss_json_str(v[k], "content", NULL);
@@ -86,9 +86,7 @@ static ss_status add_specials(ss_tokenizer *t, const cJSON *cfg, int mpnet, cons
                 st = ss_fail(err, SS_ERR_FORMAT, "added_tokens_decoder entry '%s' without content in %s",
                              v[k]->string, cfg_path);
             else
-                st = ss_tok_add_token(t, content, ss_json_bool(v[k], "single_word", 0),
-                                      ss_json_bool(v[k], "lstrip", 0), ss_json_bool(v[k], "rstrip", 0),
-                                      ss_json_bool(v[k], "normalized", 0), err);
+                st = ss_tok_add_token(t, content, ss_tok_flags_json(v[k]), err);
         }
         free(v);
         return st;
@@ -103,9 +101,10 @@ static ss_status add_specials(ss_tokenizer *t, const cJSON *cfg, int mpnet, cons
         dflt[1] = "</s>";
     }
     for (int k = 0; k < 7; k++) {
-        const char *name = special(cfg, keys[k], dflt[k]);
+        const char *name = ss_tok_config_token(cfg, keys[k], dflt[k]);
         if (!name) continue;
-        ss_status st = ss_tok_add_token(t, name, 0, mpnet && k == 6, 0, 0, err);
+        ss_added_flags f = {.lstrip = mpnet && k == 6, .special = 1};
+        ss_status st = ss_tok_add_token(t, name, f, err);
         if (st) return st;
     }
     return SS_OK;
@@ -134,15 +133,15 @@ ss_status ss_tok_load_legacy(ss_tokenizer *t, const char *dir, ss_error *err) {
         memcpy(t->prefix, "##", 3);
         t->prefix_len = 2;
         t->max_chars = 100;
-        const char *unk = special(cfg, "unk_token", "[UNK]");
+        const char *unk = ss_tok_config_token(cfg, "unk_token", "[UNK]");
         t->unk_id = ss_vocab_find(&t->vocab, unk, strlen(unk));
         if (t->unk_id < 0)
             st = ss_fail(err, SS_ERR_FORMAT, "unk_token '%s' is not in %s", unk, path);
     }
     if (!st) st = add_specials(t, cfg, mpnet, cfg_path, err);
     if (!st) { /* template: cls $A sep (<s> $A </s> for MPNet) */
-        const char *cls = special(cfg, "cls_token", mpnet ? "<s>" : "[CLS]");
-        const char *sep = special(cfg, "sep_token", mpnet ? "</s>" : "[SEP]");
+        const char *cls = ss_tok_config_token(cfg, "cls_token", mpnet ? "<s>" : "[CLS]");
+        const char *sep = ss_tok_config_token(cfg, "sep_token", mpnet ? "</s>" : "[SEP]");
         t->pre[0] = id_of(t, cls);
         t->post[0] = id_of(t, sep);
         if (t->pre[0] < 0 || t->post[0] < 0)

@@ -7,6 +7,8 @@
 #include "tokenizer/normalize.h"
 #include "tokenizer/vocab.h"
 
+#include <cjson/cJSON.h>
+
 typedef enum {
     SS_PRE_NONE,            /* the whole (normalized) piece is one word */
     SS_PRE_BERT,            /* BertPreTokenizer: split on whitespace, isolate punctuation */
@@ -48,8 +50,14 @@ ss_status ss_tok_load_json(ss_tokenizer *t, const char *path, ss_error *err);
 ss_status ss_tok_load_legacy(ss_tokenizer *t, const char *dir, ss_error *err);
 /* Register an added token; normalized ones are matched in normalized text,
  * so t->norm must be complete first. */
-ss_status ss_tok_add_token(ss_tokenizer *t, const char *content, int single_word, int lstrip,
-                           int rstrip, int normalized, ss_error *err);
+ss_status ss_tok_add_token(ss_tokenizer *t, const char *content, ss_added_flags f, ss_error *err);
+/* The options of an added-token JSON object (missing ones as AddedToken's defaults). */
+ss_added_flags ss_tok_flags_json(const cJSON *o);
+/* transformers' extra added tokens from tokenizer_config.json (after tokenizer.json). */
+const char *ss_tok_config_token(const cJSON *cfg, const char *key, const char *dflt);
+/* qsort order of cJSON object members by their numeric keys */
+int ss_tok_by_id(const void *a, const void *b);
+ss_status ss_tok_merge_config_tokens(ss_tokenizer *t, const char *dir, ss_error *err);
 /* Add the BertNormalizer steps; nonzero when there are too many steps. */
 int ss_tok_bert_normalizer(ss_normalizer *nz, int clean, int cjk, int strip, int lower);
 
