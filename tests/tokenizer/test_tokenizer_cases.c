@@ -183,6 +183,61 @@ static void check_minimal(void) {
     remove_dir(dir);
 }
 
+/* tokenizer.json plus a tokenizer_config.json whose added tokens disagree with
+ * it: transformers re-adds them (config_tokens.c). Expected ids from
+ * transformers 4.40.2 / tokenizers 0.19.1 (build/refvenv):
+ *   AutoTokenizer.from_pretrained(dir)(text.strip())["input_ids"]
+ * for a copy of all-MiniLM-L6-v2's tokenizer.json with these configs. */
+static void check_config_merge(void) {
+    static const char *const cfg_a =
+        "{\"do_lower_case\": true, \"unk_token\": \"[UNK]\", \"sep_token\": \"[SEP]\", \"pad_token\": \"[PAD]\", "
+        "\"cls_token\": \"[CLS]\", \"mask_token\": \"[MASK]\", \"tokenizer_class\": \"BertTokenizer\", "
+        "\"added_tokens_decoder\": {\"103\": {\"content\": \"[MASK]\", \"lstrip\": true, \"rstrip\": true, "
+        "\"normalized\": false, \"single_word\": false, \"special\": true}, \"30522\": {\"content\": \"<extra>\", "
+        "\"lstrip\": false, \"rstrip\": false, \"normalized\": true, \"single_word\": true, \"special\": false}}, "
+        "\"additional_special_tokens\": [\"<new1>\", {\"content\": \"Hello\", \"lstrip\": false, \"rstrip\": true, "
+        "\"normalized\": true, \"single_word\": false, \"__type\": \"AddedToken\"}]}";
+    static const char *const cfg_b =
+        "{\"do_lower_case\": true, \"unk_token\": \"[UNK]\", \"sep_token\": \"[SEP]\", \"pad_token\": \"[PAD]\", "
+        "\"cls_token\": \"[CLS]\", \"tokenizer_class\": \"BertTokenizer\", \"mask_token\": {\"content\": \"[MASK]\", "
+        "\"lstrip\": true, \"rstrip\": false, \"normalized\": true, \"single_word\": false, \"__type\": \"AddedToken\"}}";
+    static const struct { const char *cfg, *text; int n; int32_t ids[16]; } cases[] = {
+        {cfg_a, "x [MASK]  y", 5, {101, 1060, 103, 1061, 102}},
+        {cfg_a, "a<extra>b <extra> hello Hello  there", 11,
+         {101, 1037, 1026, 4469, 1028, 1038, 30522, 30524, 30524, 2045, 102}},
+        {cfg_a, "<new1>z  Hello  [mask] <mask>  q", 12,
+         {101, 30523, 1062, 30524, 1031, 7308, 1033, 1026, 7308, 1028, 1053, 102}},
+        {cfg_b, "<new1>z  Hello  [mask] <mask>  q", 15,
+         {101, 1026, 2047, 2487, 1028, 1062, 7592, 1031, 7308, 1033, 1026, 7308, 1028, 1053, 102}},
+        {cfg_b, "hello [MASK] world", 5, {101, 7592, 103, 2088, 102}},
+    };
+    FILE *src = fopen(SEMSEARCH_MODEL_DIR "/tokenizer.json", "rb");
+    REQUIRE(src != NULL);
+    fseek(src, 0, SEEK_END);
+    long sz = ftell(src);
+    fseek(src, 0, SEEK_SET);
+    char *json = malloc((size_t)sz + 1);
+    REQUIRE(json && fread(json, 1, (size_t)sz, src) == (size_t)sz);
+    json[sz] = '\0';
+    fclose(src);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[] = "/tmp/ss_tok_cfg_XXXXXX";
+        REQUIRE(mkdtemp(dir) != NULL);
+        write_file(dir, "tokenizer.json", json);
+        write_file(dir, "tokenizer_config.json", cases[i].cfg);
+        ss_error err = {0};
+        ss_tokenizer *t = ss_tokenizer_load(dir, &err);
+        CHECKF(t != NULL, "%s", err.msg);
+        int32_t ids[32];
+        int n = t ? ss_tokenizer_encode(t, cases[i].text, strlen(cases[i].text), 256, ids, 32, &err) : -1;
+        CHECKF(n == cases[i].n && !memcmp(ids, cases[i].ids, (size_t)n * sizeof *ids),
+               "config merge case %zu (%s): %d ids", i, cases[i].text, n);
+        ss_tokenizer_free(t);
+        remove_dir(dir);
+    }
+    free(json);
+}
+
 int main(void) {
     ss_error err = {0};
     ss_tokenizer *minilm = ss_tokenizer_load(SEMSEARCH_MODEL_DIR, &err);
@@ -195,5 +250,6 @@ int main(void) {
     ss_tokenizer_free(mpnet);
     check_errors();
     check_minimal();
+    check_config_merge();
     return TEST_REPORT();
 }
