@@ -153,7 +153,14 @@ float ss_cosine(const float *a, const float *b, int d) {
     return den > 0 ? (float)(ab / den) : 0.0f;
 }
 
-/* Python's str.lower() (sentence_bert_config do_lower_case) over UTF-8. */
+static int is_cased(utf8proc_int32_t cp) {
+    utf8proc_category_t c = utf8proc_category(cp);
+    return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT;
+}
+
+/* Python's str.lower() (sentence_bert_config do_lower_case) over UTF-8:
+ * per-code-point lowercase plus Python's two context rules that matter
+ * (İ -> i + U+0307, and final sigma). */
 static char *py_lower(const char *s, ss_error *err) {
     size_t n = strlen(s), cap = n * 3 + 4, o = 0;
     char *out = malloc(cap);
@@ -163,6 +170,7 @@ static char *py_lower(const char *s, ss_error *err) {
     }
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t i = 0;
+    int prev_cased = 0;
     while (i < n) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
@@ -172,13 +180,20 @@ static char *py_lower(const char *s, ss_error *err) {
             return NULL;
         }
         i += (size_t)k;
+        int cased_now = is_cased(cp);
         if (cp == 0x130) { /* İ lowercases to i + combining dot above */
             o += (size_t)utf8proc_encode_char('i', (utf8proc_uint8_t *)out + o);
             cp = 0x307;
+        } else if (cp == 0x3A3) { /* Σ: final sigma ς after a cased letter not followed by one */
+            utf8proc_int32_t next = -1;
+            if (i < n) utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &next);
+            int after_letter = prev_cased, before_letter = next >= 0 && is_cased(next);
+            cp = after_letter && !before_letter ? 0x3C2 : 0x3C3;
         } else {
             cp = utf8proc_tolower(cp);
         }
         o += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out + o);
+        prev_cased = cased_now;
     }
     out[o] = '\0';
     return out;
