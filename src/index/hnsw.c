@@ -90,9 +90,25 @@ typedef struct dsrc {
     const qctx *c;
     const float *q;
     int exact;
+    /* fast path: fp32 codes scored straight from the code array */
+    float (*f32)(const float *, const float *, size_t);
+    const uint8_t *codes;
+    size_t cs, dim;
+    float sign;
 } dsrc;
 
+static inline void dsrc_init(dsrc *ds, const ss_index *x, const qctx *c, const float *q, int exact) {
+    memset(ds, 0, sizeof *ds);
+    ds->x = x, ds->c = c, ds->q = q, ds->exact = exact;
+    if (x->quant == SS_QUANT_NONE) {
+        ds->f32 = x->metric == SS_METRIC_L2 ? x->k->l2_f32 : x->k->dot_f32;
+        ds->sign = x->metric == SS_METRIC_L2 ? 1.0f : -1.0f;
+        ds->codes = x->d.codes, ds->cs = x->code_size, ds->dim = (size_t)x->dim;
+    }
+}
+
 static inline float dget(const dsrc *ds, uint32_t s) {
+    if (ds->f32) return ds->sign * ds->f32(ds->q, (const float *)(ds->codes + (size_t)s * ds->cs), ds->dim);
     return ds->exact ? ss__dist_exact(ds->x, ds->q, s) : ss__dist(ds->x, ds->c, s);
 }
 
@@ -111,6 +127,12 @@ static inline void prefetch_code(const ss_index *x, uint32_t s) {
     const char *p = (const char *)x->d.codes + (size_t)s * x->code_size;
     __builtin_prefetch(p);
     if (x->code_size > 64) __builtin_prefetch(p + 64);
+}
+
+/* the whole vector (the next one to be scored) */
+static inline void prefetch_full(const ss_index *x, uint32_t s) {
+    const char *p = (const char *)x->d.codes + (size_t)s * x->code_size;
+    for (size_t o = 128; o < x->code_size; o += 64) __builtin_prefetch(p + o);
 }
 
 static inline int visit(scratch *sc, uint32_t s) {
@@ -170,6 +192,7 @@ static int search_layer(const ss_index *x, const dsrc *ds, uint32_t ep, float ep
     while (nc) {
         cand c = minh_pop(cands, &nc);
         if (c.d > lower && nr >= ef) break;
+        if (nc) __builtin_prefetch(ss__links(x, cands[0].s, level));
         const uint32_t *l = ss__links(x, c.s, level);
         uint32_t cnt = ld_acq(l);
         if (cnt > (uint32_t)maxc) cnt = (uint32_t)maxc;
@@ -183,7 +206,7 @@ static int search_layer(const ss_index *x, const dsrc *ds, uint32_t ep, float ep
         visits += (size_t)nn;
         for (int i = 0; i < nn; i++) {
             uint32_t nb = nbuf[i];
-            if (i + 1 < nn) prefetch_code(x, nbuf[i + 1]);
+            if (i + 1 < nn) prefetch_full(x, nbuf[i + 1]);
             float d = dget(ds, nb);
             if (nr < ef || d < lower) {
                 if ((size_t)nc >= sc->h1cap) {
@@ -280,14 +303,14 @@ void ss__hnsw_insert(ss_index *x, uint32_t slot, scratch *sc) {
     size_t n = __atomic_load_n(&d->n, __ATOMIC_ACQUIRE);
     int level = d->levels[slot];
     qctx c;
-    dsrc ds = {x, &c, NULL, ss__has_f32(x)};
-    if (ds.exact) {
-        ds.q = ss__vec_f32(x, slot, NULL);
+    dsrc ds;
+    if (ss__has_f32(x)) {
+        dsrc_init(&ds, x, &c, ss__vec_f32(x, slot, NULL), 1);
     } else {
         float *q = sc->fbuf;
         memcpy(q, ss__vec_f32(x, slot, sc->fbuf + 2 * (size_t)x->dim), (size_t)x->dim * 4);
         ss__prep_query(x, q, &c, (int8_t *)(sc->fbuf + x->dim), (uint64_t *)(sc->fbuf + x->dim));
-        ds.q = q;
+        dsrc_init(&ds, x, &c, q, 0);
     }
     uint64_t ep = __atomic_load_n(&d->ep, __ATOMIC_ACQUIRE);
     int locked = 0;
@@ -338,7 +361,8 @@ int ss__hnsw_search(const ss_index *x, const qctx *c, int ef, int want, const ss
     size_t n = __atomic_load_n(&x->d.n, __ATOMIC_ACQUIRE);
     uint64_t ep = __atomic_load_n(&x->d.ep, __ATOMIC_ACQUIRE);
     if (!ep) return 0;
-    dsrc ds = {x, c, c->q, 0};
+    dsrc ds;
+    dsrc_init(&ds, x, c, c->q, 0);
     uint32_t cur = (uint32_t)ep;
     int top = (int)(ep >> 32) - 1;
     float curd = dget(&ds, cur);

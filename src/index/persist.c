@@ -150,7 +150,7 @@ ss_status ss_index_save(ss_index *x, const char *path, ss_error *err) {
         h.secs[k - 1] = (sec){(uint32_t)k, 0, off, sz[k]};
         if (k == S_UPPER) {
             uint32_t crc = 0;
-            for (size_t s = 0; s < n && st == SS_OK; s++) {
+            for (size_t s = 0; hnsw && s < n && st == SS_OK; s++) {
                 size_t w = (size_t)d->levels[s] * (1 + (size_t)x->m) * 4;
                 if (!w) continue;
                 crc = ss__crc32c(crc, d->upper[s], w);
