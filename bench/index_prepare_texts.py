@@ -4,7 +4,7 @@
   arguana_corpus.txt   8,674 ArguAna docs (title + " " + text), BEIR order
   arguana_queries.txt  1,406 ArguAna queries
   scifact_corpus.txt   5,183 SciFact docs (corpus_train.csv) (title + " " + text)
-  big.txt              >= 200k unique sentences: every sentence of STSb
+  big.txt              205,000 unique texts (BIG_MAX): every sentence of STSb
                        (train/dev/test), SICK, SNLI (dev/test s1+s2), ArguAna
                        passages and queries and SciFact abstracts split into
                        sentences, plus the ArguAna generated queries and two-sentence sliding
@@ -85,4 +85,6 @@ for doc in sci:
     ss = split.split(doc)
     for i in range(len(ss) - 1):
         add(ss[i] + " " + ss[i + 1])
-write("big.txt", big)
+# cap (embedding 2 cores is slow); the first 205,000 keep every source but part of the windows
+BIG_MAX = int(os.environ.get("BIG_MAX", "205000"))
+write("big.txt", big[:BIG_MAX])

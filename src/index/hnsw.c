@@ -158,7 +158,7 @@ static uint32_t greedy(const ss_index *x, const dsrc *ds, uint32_t cur, float *c
         uint32_t cnt = ld_acq(l);
         for (uint32_t i = 0; i < cnt; i++) {
             uint32_t nb = ld(l + 1 + i);
-            if (nb >= n) continue;
+            if (nb >= n || st_load(x, nb) == ST_PENDING) continue; /* in flight: lists incomplete */
             float d = dget(ds, nb);
             if (d < *curd) {
                 *curd = d;
@@ -193,6 +193,8 @@ static int search_layer(const ss_index *x, const dsrc *ds, uint32_t ep, float ep
         cand c = minh_pop(cands, &nc);
         if (c.d > lower && nr >= ef) break;
         if (nc) __builtin_prefetch(ss__links(x, cands[0].s, level));
+        /* a node still being linked (other than the start) is scored but not expanded */
+        if (c.s != ep && st_load(x, c.s) == ST_PENDING) continue;
         const uint32_t *l = ss__links(x, c.s, level);
         uint32_t cnt = ld_acq(l);
         if (cnt > (uint32_t)maxc) cnt = (uint32_t)maxc;
@@ -342,8 +344,29 @@ void ss__hnsw_insert(ss_index *x, uint32_t slot, scratch *sc) {
         pthread_mutex_t *mu = &x->stripes[slot % SS_NSTRIPES];
         pthread_mutex_lock(mu);
         uint32_t *own = ss__links(x, slot, l);
-        for (int i = 0; i < k; i++) __atomic_store_n(own + 1 + i, sel[i].s, __ATOMIC_RELEASE);
-        st_rel(own, (uint32_t)k);
+        /* keep links other inserters added to this node meanwhile (for a
+         * reused slot: its old links compete, scored against the new vector) */
+        uint32_t have = ld(own), maxc = l == 0 ? (uint32_t)x->m0 : (uint32_t)x->m;
+        if (have > 0) {
+            cand all[1025 + 1025];
+            int na = 0;
+            for (int i = 0; i < k; i++) all[na++] = sel[i];
+            for (uint32_t i = 0; i < have && i < maxc; i++) {
+                uint32_t o = ld(own + 1 + i);
+                int dup = 0;
+                for (int j = 0; j < k; j++) dup |= sel[j].s == o;
+                if (!dup && o != slot) all[na++] = (cand){nn_dist(x, slot, o, sc), o};
+            }
+            sort_asc(all, na);
+            if ((uint32_t)na > maxc) na = select_heuristic(x, all, na, (int)maxc, sc, sel);
+            else memcpy(sel, all, (size_t)na * sizeof *all);
+            for (int i = 0; i < na; i++) __atomic_store_n(own + 1 + i, sel[i].s, __ATOMIC_RELEASE);
+            st_rel(own, (uint32_t)na);
+            k = na;
+        } else {
+            for (int i = 0; i < k; i++) __atomic_store_n(own + 1 + i, sel[i].s, __ATOMIC_RELEASE);
+            st_rel(own, (uint32_t)k);
+        }
         pthread_mutex_unlock(mu);
         for (int i = 0; i < k; i++) link_back(x, sel[i].s, slot, sel[i].d, l, sc);
         cur = sorted[0].s;

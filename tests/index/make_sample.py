@@ -15,7 +15,11 @@ def fvecs(path):
     d = a[0]
     return a.reshape(-1, d + 1)[:, 1:].view(np.float32)
 
-docs = fvecs(f"{src}/arguana_corpus.fvecs")[:2700]
+import os
+p = f"{src}/arguana_corpus.fvecs"
+if not os.path.exists(p):
+    p = f"{src}/arguana_corpus2700.fvecs"  # the first 2,700 docs only
+docs = fvecs(p)[:2700]
 qs = fvecs(f"{src}/arguana_queries.fvecs")[:300]
 allv = np.vstack([docs, qs]).astype(np.float16)
 with open(out, "wb") as f:

@@ -70,7 +70,10 @@ int main(void) {
     {
         int d = 64;
         size_t n = 8000, nq = 200;
-        float *base = gen_clustered(n, d, 50, 0.5f, 11), *qs = gen_clustered(nq, d, 50, 0.5f, 12);
+        float *base = gen_clustered(n, d, 50, 0.25f, 11), *qs = malloc(nq * d * sizeof *qs);
+        rng rq = {12}; /* queries: noisy copies of base rows */
+        for (size_t q = 0; q < nq; q++)
+            for (int j = 0; j < d; j++) qs[q * d + j] = base[(q * 37 % n) * d + j] + 0.03f * (float)rng_gauss(&rq);
         ss_quant qz[] = {SS_QUANT_NONE, SS_QUANT_FP16, SS_QUANT_INT8, SS_QUANT_BINARY};
         double need[] = {0.95, 0.95, 0.93, 0.85};
         for (int i = 0; i < 4; i++) {
