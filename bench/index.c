@@ -183,7 +183,7 @@ int main(int argc, char **argv) {
     ss_index_free(flat);
 
     /* ---- HNSW sweeps */
-    int efs[] = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+    int efs[] = {10, 16, 24, 32, 48, 64, 96, 128, 256, 512};
     int nef = (int)(sizeof efs / sizeof efs[0]);
     struct {
         const char *name;
