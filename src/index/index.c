@@ -273,6 +273,13 @@ static void train(ss_index *x, const float *vecs, size_t n) {
                 if (v < x->q_lo[j]) x->q_lo[j] = v;
                 if (v > x->q_scale[j]) x->q_scale[j] = v; /* max for now */
             }
+        if (n < 64) {
+            /* too few vectors for per-dimension ranges: one symmetric range
+             * 1.5x the largest magnitude seen, for every dimension */
+            float mx = 1e-6f;
+            for (size_t i = 0; i < n * (size_t)d; i++) mx = fabsf(vecs[i]) > mx ? fabsf(vecs[i]) : mx;
+            for (int j = 0; j < d; j++) x->q_lo[j] = -1.5f * mx, x->q_scale[j] = 1.5f * mx;
+        }
         for (int j = 0; j < d; j++) {
             float lo = x->q_lo[j], hi = x->q_scale[j];
             if (!(hi > lo)) hi = lo + 1e-6f;
@@ -285,7 +292,7 @@ static void train(ss_index *x, const float *vecs, size_t n) {
         for (int j = 0; j < d; j++) x->q_mean[j] = 0;
         for (size_t i = 0; i < n; i++)
             for (int j = 0; j < d; j++) x->q_mean[j] += vecs[i * (size_t)d + j];
-        for (int j = 0; j < d; j++) x->q_mean[j] = n ? x->q_mean[j] / (float)n : 0;
+        for (int j = 0; j < d; j++) x->q_mean[j] = n >= 64 ? x->q_mean[j] / (float)n : 0; /* few: sign bits */
     }
     x->trained = 1;
 }
