@@ -216,6 +216,7 @@ typedef struct fwd {
     const int *seq_off;
     int n_seq, T;
     const ss_tf_layer *ly;
+    const float *ln_g, *ln_b;
     int rows_per_task;
 } fwd;
 
@@ -320,25 +321,16 @@ static void attn_task(void *arg, size_t i, int thread) {
     }
 }
 
-static void ln1_task(void *arg, size_t i, int thread) {
+/* x = LayerNorm(tmp + x) with the (gamma, beta) of f->ln_g / f->ln_b: the
+ * residual connection and post-LN that close both sublayers. */
+static void ln_task(void *arg, size_t i, int thread) {
     (void)thread;
     fwd *f = arg;
     const int H = f->tf->cfg.hidden;
     int r0 = (int)i * f->rows_per_task, r1 = r0 + f->rows_per_task;
     if (r1 > f->T) r1 = f->T;
-    /* x = LN(attn_out + x) */
-    ss_layernorm_rows(f->w->x + (size_t)r0 * H, f->w->tmp + (size_t)r0 * H, f->w->x + (size_t)r0 * H,
-                      f->ly->ln1_g, f->ly->ln1_b, r1 - r0, H, f->tf->cfg.ln_eps);
-}
-
-static void ln2_task(void *arg, size_t i, int thread) {
-    (void)thread;
-    fwd *f = arg;
-    const int H = f->tf->cfg.hidden;
-    int r0 = (int)i * f->rows_per_task, r1 = r0 + f->rows_per_task;
-    if (r1 > f->T) r1 = f->T;
-    ss_layernorm_rows(f->w->x + (size_t)r0 * H, f->w->tmp + (size_t)r0 * H, f->w->x + (size_t)r0 * H,
-                      f->ly->ln2_g, f->ly->ln2_b, r1 - r0, H, f->tf->cfg.ln_eps);
+    ss_layernorm_rows(f->w->x + (size_t)r0 * H, f->w->tmp + (size_t)r0 * H, f->w->x + (size_t)r0 * H, f->ln_g,
+                      f->ln_b, r1 - r0, H, f->tf->cfg.ln_eps);
 }
 
 static void act_task(void *arg, size_t i, int thread) {
@@ -390,11 +382,15 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
         linear(w->x, T, H, ly->qkv_w, ly->qkv_b, w->qkv, 3 * H);
         ss_pool_for(pool, (size_t)n_seq * c->heads, attn_task, &f);
         linear(w->ctx, T, H, ly->attn_out_w, ly->attn_out_b, w->tmp, H);
-        ss_pool_for(pool, n_row_tasks, ln1_task, &f);
+        f.ln_g = ly->ln1_g;
+        f.ln_b = ly->ln1_b;
+        ss_pool_for(pool, n_row_tasks, ln_task, &f);
         linear(w->x, T, H, ly->ffn_in_w, ly->ffn_in_b, w->ffn, FF);
         ss_pool_for(pool, n_row_tasks, act_task, &f);
         linear(w->ffn, T, FF, ly->ffn_out_w, ly->ffn_out_b, w->tmp, H);
-        ss_pool_for(pool, n_row_tasks, ln2_task, &f);
+        f.ln_g = ly->ln2_g;
+        f.ln_b = ly->ln2_b;
+        ss_pool_for(pool, n_row_tasks, ln_task, &f);
     }
     return SS_OK;
 }
