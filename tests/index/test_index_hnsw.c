@@ -69,7 +69,7 @@ int main(void) {
     /* ---------------- synthetic clustered vectors, all quantisations */
     {
         int d = 64;
-        size_t n = 8000, nq = 200;
+        size_t n = 5000, nq = 150;
         float *base = gen_clustered(n, d, 50, 0.25f, 11), *qs = malloc(nq * d * sizeof *qs);
         rng rq = {12}; /* queries: noisy copies of base rows */
         for (size_t q = 0; q < nq; q++)
@@ -82,7 +82,7 @@ int main(void) {
             REQUIRE(x);
             CHECK(ss_index_add(x, NULL, base, n, &err) == SS_OK);
             double r = recall_of(x, base, n, qs, nq, d, k, qz[i] == SS_QUANT_BINARY ? 200 : 64, SS_METRIC_COSINE);
-            printf("synthetic 8000x64 cosine %s: recall@10 = %.4f\n", ss_quant_name(qz[i]), r);
+            printf("synthetic 5000x64 cosine %s: recall@10 = %.4f\n", ss_quant_name(qz[i]), r);
             CHECKF(r >= need[i], "%s recall %.4f < %.2f", ss_quant_name(qz[i]), r, need[i]);
             ss_index_free(x);
         }
