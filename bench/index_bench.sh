@@ -1,8 +1,16 @@
 #!/bin/sh
-# Full index benchmark: semsearch vs hnswlib vs FAISS on the same real
-# embeddings, same machine, one run. Needs build/index-data/big.fvecs
-# (bench/index_data.sh) and python3 with numpy, hnswlib, faiss (Debian:
-# python3-hnswlib python3-faiss) and matplotlib for the plot.
+# Index benchmark: semsearch vs hnswlib vs FAISS on the same real embeddings,
+# same machine, one run.
+#  1. bench_index: exact-scan GB/s vs measured read bandwidth, exact ground
+#     truth, base/query files (holds out 1000 rows as queries unless
+#     BENCH_ARGS="--queries Q.fvecs").
+#  2. index_compare.py: builds semsearch (fp32, int8+rescore, binary+rescore;
+#     through ctypes on build/libsemsearch.so), hnswlib and FAISS HNSWFlat
+#     (M=16, efC=100, 2 threads) and measures every (ef, threads) point
+#     round-robin across them, best of 5 (the dev machine is shared and noisy).
+#  3. index_report.py: QPS at recall@10 >= 0.90/0.95/0.99, paired ratios, plot.
+# Needs /usr/bin/python3 with numpy, hnswlib, faiss (python3-hnswlib,
+# python3-faiss); matplotlib for the plot (build/index-venv if present).
 #   bench/index_bench.sh [VECTORS.fvecs] [OUTDIR]
 set -e
 cd "$(dirname "$0")/.."
@@ -10,8 +18,8 @@ VEC=${1:-build/index-data/big.fvecs}
 OUT=${2:-build/index-bench}
 PY=${PYTHON:-python3}
 [ -x build/index-venv/bin/python ] && PY=build/index-venv/bin/python
-cmake --build build --target bench_index semsearch >/dev/null
+cmake --build build --target bench_index semsearch semsearch_shared >/dev/null
 mkdir -p "$OUT"
-build/bench_index "$VEC" --holdout 1000 --out "$OUT" | tee "$OUT/ours.txt"
-$PY bench/index_peers.py "$OUT" 2 | tee "$OUT/peers.txt"
-$PY bench/index_report.py "$OUT" docs/index-recall-qps.png | tee "$OUT/report.txt"
+build/bench_index "$VEC" ${BENCH_ARGS:---holdout 1000} --out "$OUT" --configs none | tee "$OUT/ours.txt"
+${PEER_PY:-/usr/bin/python3} bench/index_compare.py "$OUT" 2 5 | tee "$OUT/compare.txt"
+$PY bench/index_report.py "$OUT" ${PNG:-docs/index-recall-qps.png} | tee "$OUT/report.txt"

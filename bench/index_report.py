@@ -47,6 +47,24 @@ for th in sorted({k[2] for k in series}):
             x, y = qps_at(a, t), qps_at(b, t)
             rs.append(f"{x / y:.2f}x" if x and y else "—")
         lines.append(f"- {th} thread(s): {label[ours]} vs {label[peer]}: " + " / ".join(rs) + " at 0.90 / 0.95 / 0.99")
+# paired ratios: the same ef measured in the same round (robust to load drift)
+lines.append("")
+lines.append("Paired per-ef ratios (same ef, same measurement round; median over ef, and recall of each side):")
+for th in sorted({k[2] for k in series}):
+    for ours, peer in ((("semsearch", "fp32"), ("hnswlib", "fp32")), (("semsearch", "fp32"), ("faiss", "fp32")),
+                       (("semsearch", "int8"), ("hnswlib", "fp32")), (("semsearch", "binary"), ("hnswlib", "fp32"))):
+        a, b = series.get(ours + (th,)), series.get(peer + (th,))
+        if not a or not b:
+            continue
+        bd = {ef: (rc, q) for rc, q, ef in b}
+        pr = sorted((ef, q / bd[ef][1], rc, bd[ef][0]) for rc, q, ef in a if ef in bd)
+        if not pr:
+            continue
+        rs = sorted(p[1] for p in pr)
+        med = rs[len(rs) // 2]
+        worse = sum(1 for p in pr if p[2] + 0.002 < p[3])
+        lines.append(f"- {th} thread(s): {label[ours]} / {label[peer]}: median {med:.2f}x (min {rs[0]:.2f}x, "
+                     f"max {rs[-1]:.2f}x over {len(pr)} ef values; lower recall than the peer at {worse} of them)")
 ex = [r for r in rows if r["kind"] in ("exact-scan", "exact-batched")]
 lines.append("")
 for r in ex:

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Interleaved, same-process comparison: semsearch (via ctypes on
+build/libsemsearch.so) vs hnswlib vs FAISS HNSWFlat on the same vectors.
+Every (ef, threads) point is measured round-robin across the libraries, best
+of REPS, so machine-load drift hits all of them alike (the dev box is shared).
+Reads DIR/base.fvecs, DIR/queries.fvecs, DIR/gt.i64 (written by bench_index);
+writes DIR/ours.jsonl (search + build rows) and DIR/peers.jsonl.
+usage: index_compare.py DIR [threads] [reps]"""
+import ctypes as C, json, os, sys, time
+import numpy as np
+
+D = sys.argv[1]
+NTH = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+REPS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+M, EFC, K = 16, 100, 10
+EFS = [10, 16, 24, 32, 48, 64, 96, 128, 256]
+
+def fvecs(p):
+    a = np.fromfile(p, dtype=np.int32)
+    d = a[0]
+    return np.ascontiguousarray(a.reshape(-1, d + 1)[:, 1:].view(np.float32))
+
+base, qs = fvecs(f"{D}/base.fvecs"), fvecs(f"{D}/queries.fvecs")
+n, d = base.shape
+nq = len(qs)
+gt = np.fromfile(f"{D}/gt.i64", dtype=np.int64).reshape(nq, K)
+
+def recall(I):
+    return float(np.mean([len(set(I[i]) & set(gt[i])) / K for i in range(nq)]))
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+lib = C.CDLL(os.path.join(os.path.dirname(__file__), "..", "build", "libsemsearch.so"))
+class Err(C.Structure):
+    _fields_ = [("code", C.c_int), ("msg", C.c_char * 1024)]
+class Opts(C.Structure):
+    _fields_ = [("type", C.c_int), ("metric", C.c_int), ("quantize", C.c_int), ("m", C.c_int),
+                ("ef_construction", C.c_int), ("ef_search", C.c_int), ("keep_fp32", C.c_int),
+                ("oversample", C.c_float), ("n_threads", C.c_int), ("seed", C.c_uint64)]
+class Params(C.Structure):
+    _fields_ = [("ef_search", C.c_int), ("oversample", C.c_float), ("filter", C.c_void_p), ("n_threads", C.c_int)]
+lib.ss_index_new.restype = C.c_void_p
+lib.ss_index_new.argtypes = [C.c_int, C.POINTER(Opts), C.POINTER(Err)]
+lib.ss_index_add.argtypes = [C.c_void_p, C.c_void_p, C.c_void_p, C.c_size_t, C.POINTER(Err)]
+lib.ss_index_search.argtypes = [C.c_void_p, C.c_void_p, C.c_size_t, C.c_int, C.POINTER(Params), C.c_void_p,
+                                C.c_void_p, C.POINTER(Err)]
+lib.ss_index_free.argtypes = [C.c_void_p]
+err = Err()
+
+# keep bench_index's exact-scan rows, replace its HNSW rows with interleaved ones
+keep = [l for l in open(f"{D}/ours.jsonl") if '"exact' in l] if os.path.exists(f"{D}/ours.jsonl") else []
+ours_out, peers_out = open(f"{D}/ours.jsonl", "w"), open(f"{D}/peers.jsonl", "w")
+ours_out.writelines(keep)
+def emit(f, **kw):
+    f.write(json.dumps(kw) + "\n")
+    f.flush()
+
+searchers = {}  # name -> (lib, config, fn(ef, threads) -> ids)
+QUANT = {"fp32": 0, "int8": 2, "binary": 3}
+for cfg in ("fp32", "int8", "binary"):
+    r0 = rss_mb()
+    o = Opts(type=1, metric=1, quantize=QUANT[cfg], m=M, ef_construction=EFC, n_threads=NTH)
+    x = lib.ss_index_new(d, C.byref(o), C.byref(err))
+    t = time.perf_counter()
+    assert lib.ss_index_add(x, None, base.ctypes.data, n, C.byref(err)) == 0, err.msg
+    tb = time.perf_counter() - t
+    r1 = rss_mb()
+    print(f"semsearch {cfg}: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
+    emit(ours_out, lib="semsearch", kind="build", config=cfg, build_s=tb, threads=NTH,
+         rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+    def fn(ef, th, x=x):
+        ids = np.empty((nq, K), dtype=np.int64)
+        sc = np.empty((nq, K), dtype=np.float32)
+        p = Params(ef_search=ef, n_threads=th)
+        lib.ss_index_search(x, qs.ctypes.data, nq, K, C.byref(p), ids.ctypes.data, sc.ctypes.data, C.byref(err))
+        return ids
+    searchers["semsearch " + cfg] = ("semsearch", cfg, fn)
+
+import hnswlib
+r0 = rss_mb()
+h = hnswlib.Index(space="ip", dim=d)
+h.init_index(max_elements=n, M=M, ef_construction=EFC, random_seed=100)
+t = time.perf_counter()
+h.add_items(base, np.arange(n), num_threads=NTH)
+tb = time.perf_counter() - t
+r1 = rss_mb()
+print(f"hnswlib: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
+emit(peers_out, lib="hnswlib", kind="build", config="fp32", build_s=tb, threads=NTH,
+     rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+def hfn(ef, th):
+    h.set_ef(max(ef, K))
+    return h.knn_query(qs, k=K, num_threads=th)[0]
+searchers["hnswlib"] = ("hnswlib", "fp32", hfn)
+
+import faiss
+faiss.omp_set_num_threads(NTH)
+r0 = rss_mb()
+fi = faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)
+fi.hnsw.efConstruction = EFC
+t = time.perf_counter()
+fi.add(base)
+tb = time.perf_counter() - t
+r1 = rss_mb()
+print(f"faiss HNSWFlat: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
+emit(peers_out, lib="faiss", kind="build", config="fp32", build_s=tb, threads=NTH,
+     rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+def ffn(ef, th):
+    fi.hnsw.efSearch = max(ef, K)
+    faiss.omp_set_num_threads(th)
+    return fi.search(qs, K)[1]
+searchers["faiss"] = ("faiss", "fp32", ffn)
+
+for ef in EFS:
+    for th in (1, NTH):
+        best, rec = {}, {}
+        for rep in range(REPS):
+            for name, (_, _, fn) in searchers.items():
+                t = time.perf_counter()
+                I = fn(ef, th)
+                dt = time.perf_counter() - t
+                best[name] = min(best.get(name, 1e30), dt)
+                if rep == 0:
+                    rec[name] = recall(I)
+        for name, (libname, cfg, _) in searchers.items():
+            emit(ours_out if libname == "semsearch" else peers_out, lib=libname, kind="search", config=cfg, ef=ef,
+                 threads=th, recall=rec[name], qps=nq / best[name])
+        print(f"ef={ef:<4d} threads={th}: " + "  ".join(f"{nm} {rec[nm]:.4f}/{nq / best[nm]:.0f}" for nm in searchers),
+              flush=True)
