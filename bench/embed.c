@@ -492,6 +492,19 @@ int main(int argc, char **argv) {
     double med = median(times, runs);
     double load1[3];
     loadavg(load1);
+    /* The peak again, after the timed runs (large shapes only): on a shared
+     * machine the better of the two is the closer to the truth. */
+    double peak_before = peak, peak_after = 0;
+    if (measured_peak) {
+        for (int s = 0; s < n_shapes; s++) {
+            if (!shapes[s].for_peak) continue;
+            double before = shapes[s].gflops;
+            double g = time_sgemm(&shapes[s], peak_runs);
+            if (g > peak_after) peak_after = g;
+            if (before > shapes[s].gflops) shapes[s].gflops = before;
+        }
+        if (peak_after > peak) peak = peak_after;
+    }
 
     /* Sanity: rows are finite (and unit-norm for a normalising model). */
     double max_norm_err = 0;
@@ -542,8 +555,9 @@ int main(int argc, char **argv) {
                "\"useful_gflops\":%.2f,",
                (long long)pc.total, (long long)pc.embedding, (long long)pc.pooler, (long long)pc.non_embedding,
                (long long)pc.formula, flops_per_token, attn_flops / (useful_flops + attn_flops), gflops);
-        printf("\"peak_gflops\":%.2f,\"peak_measured\":%s,\"pct_peak\":%.1f,\"sgemm\":[", peak,
-               measured_peak ? "true" : "false", pct);
+        printf("\"peak_gflops\":%.2f,\"peak_measured\":%s,\"peak_before_gflops\":%.2f,\"peak_after_gflops\":%.2f,"
+               "\"pct_peak\":%.1f,\"sgemm\":[",
+               peak, measured_peak ? "true" : "false", measured_peak ? peak_before : 0.0, peak_after, pct);
         for (int s = 0, first = 1; s < n_shapes; s++) {
             if (shapes[s].gflops <= 0) continue;
             printf("%s{\"name\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"gflops\":%.2f}", first ? "" : ",", shapes[s].name,
@@ -576,8 +590,13 @@ int main(int argc, char **argv) {
                 for (int s = 0; s < n_shapes; s++)
                     printf("  %-62s %7.1f GFLOP/s%s\n", shapes[s].name, shapes[s].gflops,
                            shapes[s].for_peak ? "" : " (not used for peak)");
-            printf("  FP32 peak        %.1f GFLOP/s (%s)\n", peak, measured_peak ? "best large sgemm" : "given");
-            printf("  %% of peak        %.1f%%\n", pct);
+            if (measured_peak)
+                printf("  FP32 peak        %.1f GFLOP/s (best large sgemm; %.1f before the runs, %.1f after)\n", peak,
+                       peak_before, peak_after);
+            else
+                printf("  FP32 peak        %.1f GFLOP/s (given)\n", peak);
+            printf("  %% of peak        %.1f%%%s\n", pct,
+                   pct > 100 ? " (over 100%: the peak was measured while other processes took CPU; re-run)" : "");
         }
         if (ss_model_normalizes(m)) printf("  check            max | |e| - 1 | = %.1e\n", max_norm_err);
     }

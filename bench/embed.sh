@@ -186,6 +186,8 @@ for s, r in rows:
     print("%-24s %8.1f %9.0f %8.2f %6.1f%% %8s %8s %9s %7s %9s"
           % (name[:24], s["sentences_per_s"], s["tokens_per_s"], s["useful_gflops"], s["pct_peak"],
              f(byt.get(1)), f(byt.get(2)), f(best), ratio, diff))
+if any(s["pct_peak"] > 100 for s, _ in rows):
+    print("note: %% of peak over 100%%: the peak was measured while other processes took CPU; re-run (--boost)")
 print()
 for s, r in rows:
     name = os.path.basename(os.path.normpath(s["model"]))
