@@ -92,6 +92,7 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
         goto fail;
     }
     int nt = opts && opts->n_threads > 0 ? opts->n_threads : default_threads();
+    ss_blas_single_threaded(); /* the pool owns the cores, GEMMs included */
     if (!(m->pool = ss_pool_new(nt))) {
         s = ss_fail(err, SS_ERR_NOMEM, "cannot start %d threads", nt);
         goto fail;

@@ -23,6 +23,8 @@
 
 /* ---- GEMM (OpenBLAS) ---------------------------------------------------- */
 
+void ss_blas_single_threaded(void) { openblas_set_num_threads(1); }
+
 void ss_linear_cols(const float *x, int m, int k, const float *w, const float *b, float *y, int n_total,
                     int n0, int n1) {
     int n = n1 - n0;

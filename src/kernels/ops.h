@@ -12,6 +12,11 @@
 void ss_linear_cols(const float *x, int m, int k, const float *w, const float *b, float *y, int n_total,
                     int n0, int n1);
 
+/* semsearch parallelises GEMMs itself (columns split over its thread pool)
+ * and so asks OpenBLAS for one thread per call. This is OpenBLAS's
+ * process-wide setting: it also applies to other BLAS users in the process. */
+void ss_blas_single_threaded(void);
+
 /* out[r] = LayerNorm(a[r] + res[r]) · gamma + beta over rows of width n
  * (res may be NULL; out may alias a). Statistics in double for stability. */
 void ss_layernorm_rows(float *out, const float *a, const float *res, const float *gamma, const float *beta,

@@ -220,11 +220,30 @@ typedef struct fwd {
     int rows_per_task;
 } fwd;
 
-/* GEMMs go to OpenBLAS from this one thread; OpenBLAS spreads each over its
- * own threads (its pthread build is the one linked). Calling it from several
- * of our threads at once would oversubscribe the cores. */
-static void linear(const float *x, int T, int k, const float *w, const float *b, float *y, int n) {
-    ss_linear_cols(x, T, k, w, b, y, n, 0, n);
+/* A Linear layer over all T tokens, its output columns split across the
+ * pool's threads: each thread runs a single-threaded OpenBLAS sgemm on its
+ * own slice of the weights (see ss_blas_single_threaded: OpenBLAS's own
+ * threads would spin after each call and steal the cores from the attention,
+ * GELU and LayerNorm work that runs on this pool in between). */
+typedef struct lin_job {
+    const float *x, *w, *b;
+    float *y;
+    int T, k, n, chunk;
+} lin_job;
+
+static void lin_task(void *arg, size_t i, int thread) {
+    (void)thread;
+    lin_job *j = arg;
+    int n0 = (int)i * j->chunk, n1 = n0 + j->chunk;
+    if (n1 > j->n) n1 = j->n;
+    ss_linear_cols(j->x, j->T, j->k, j->w, j->b, j->y, j->n, n0, n1);
+}
+
+static void linear(ss_pool *pool, const float *x, int T, int k, const float *w, const float *b, float *y, int n) {
+    int nt = ss_pool_threads(pool);
+    int chunk = ((n + nt - 1) / nt + 15) / 16 * 16; /* whole 16-column panels */
+    lin_job j = {.x = x, .w = w, .b = b, .y = y, .T = T, .k = k, .n = n, .chunk = chunk};
+    ss_pool_for(pool, (size_t)((n + chunk - 1) / chunk), lin_task, &j);
 }
 
 static void embed_task(void *arg, size_t i, int thread) {
@@ -379,15 +398,15 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
     for (int l = 0; l < c->layers; l++) {
         const ss_tf_layer *ly = &tf->layers[l];
         f.ly = ly;
-        linear(w->x, T, H, ly->qkv_w, ly->qkv_b, w->qkv, 3 * H);
+        linear(pool, w->x, T, H, ly->qkv_w, ly->qkv_b, w->qkv, 3 * H);
         ss_pool_for(pool, (size_t)n_seq * c->heads, attn_task, &f);
-        linear(w->ctx, T, H, ly->attn_out_w, ly->attn_out_b, w->tmp, H);
+        linear(pool, w->ctx, T, H, ly->attn_out_w, ly->attn_out_b, w->tmp, H);
         f.ln_g = ly->ln1_g;
         f.ln_b = ly->ln1_b;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
-        linear(w->x, T, H, ly->ffn_in_w, ly->ffn_in_b, w->ffn, FF);
+        linear(pool, w->x, T, H, ly->ffn_in_w, ly->ffn_in_b, w->ffn, FF);
         ss_pool_for(pool, n_row_tasks, act_task, &f);
-        linear(w->ffn, T, FF, ly->ffn_out_w, ly->ffn_out_b, w->tmp, H);
+        linear(pool, w->ffn, T, FF, ly->ffn_out_w, ly->ffn_out_b, w->tmp, H);
         f.ln_g = ly->ln2_g;
         f.ln_b = ly->ln2_b;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
