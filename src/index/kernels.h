@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/half.h"
+
 typedef struct ss_kernels {
     const char *name;
     float (*dot_f32)(const float *a, const float *b, size_t d);
@@ -33,7 +35,5 @@ const ss_kernels *ss_kernels_for(ss_isa isa);
 const ss_kernels *ss_kernels_best(void);
 
 /* IEEE half <-> float, portable. */
-float ss_half_to_float(uint16_t h);
-uint16_t ss_float_to_half(float f);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "kernels/half.h"
 
 static size_t dtype_size(ss_dtype dt) {
     switch (dt) {
@@ -142,37 +143,6 @@ const ss_st_tensor *ss_st_find(const ss_safetensors *st, const char *name) {
     return NULL;
 }
 
-float ss_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { /* subnormal: renormalise */
-            exp = 127 - 15 + 1;
-            while (!(mant & 0x400)) {
-                mant <<= 1;
-                exp--;
-            }
-            mant &= 0x3ff;
-            bits = sign | (exp << 23) | (mant << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-float ss_bf16_to_f32(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape) {
     size_t o = (size_t)snprintf(buf, cap, "[");
     for (int d = 0; d < ndim && o < cap; d++)
@@ -213,7 +183,7 @@ float *ss_st_read_f32(const ss_safetensors *st, const char *name, int ndim, cons
     } else {
         for (size_t i = 0; i < n; i++) {
             uint16_t h = (uint16_t)(t->data[2 * i] | (t->data[2 * i + 1] << 8));
-            out[i] = t->dtype == SS_DT_F16 ? ss_f16_to_f32(h) : ss_bf16_to_f32(h);
+            out[i] = t->dtype == SS_DT_F16 ? ss_half_to_float(h) : ss_bf16_to_float(h);
         }
     }
     return out;

@@ -47,8 +47,5 @@ const ss_st_tensor *ss_st_find(const ss_safetensors *st, const char *name);
 float *ss_st_read_f32(const ss_safetensors *st, const char *name, int ndim, const int64_t *shape,
                       ss_error *err);
 
-/* Half-precision conversions (also used by quantised paths). */
-float ss_f16_to_f32(uint16_t h);
-float ss_bf16_to_f32(uint16_t h);
 
 #endif
