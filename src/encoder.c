@@ -35,19 +35,6 @@ static int default_threads(void) {
     return n > 0 ? (int)n : 1;
 }
 
-/* sentence-transformers' default max_seq_length, when no sentence_bert_config
- * names one, is min(max_position_embeddings, tokenizer.model_max_length). */
-static int tokenizer_max_length(const char *dir) {
-    char path[4096];
-    ss_path_join(path, sizeof path, dir, "tokenizer_config.json");
-    if (!ss_path_exists(path)) return 0;
-    cJSON *j = ss_read_json(path, NULL);
-    if (!j) return 0;
-    double v = ss_json_num(j, "model_max_length", 0);
-    cJSON_Delete(j);
-    return v > 0 && v < 1e7 ? (int)v : 0;
-}
-
 ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error *err) {
     ss_error_clear(err);
     if (!dir || !*dir) {
@@ -67,13 +54,7 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
     ss_status s;
     if ((s = ss_tf_config_load(&m->cfg, dir, err)) != SS_OK) goto fail;
     if ((s = ss_st_config_load(&m->st, dir, &m->cfg, err)) != SS_OK) goto fail;
-    char path[4096];
-    ss_path_join(path, sizeof path, dir, "sentence_bert_config.json");
     m->max_seq_length = m->st.max_seq_length;
-    if (!ss_path_exists(path)) {
-        int tml = tokenizer_max_length(dir);
-        if (tml > 0 && tml < m->max_seq_length) m->max_seq_length = tml;
-    }
     if (opts && opts->max_seq_length > 0) m->max_seq_length = opts->max_seq_length;
     int pos_limit = m->cfg.max_position - (m->cfg.arch == SS_ARCH_MPNET ? m->cfg.pad_token_id + 1 : 0);
     if (m->max_seq_length > pos_limit) {

@@ -166,16 +166,28 @@ ss_status ss_st_config_load(ss_st_config *st, const char *dir, const ss_tf_confi
                                               "sentence_distilbert_config.json", "sentence_camembert_config.json",
                                               "sentence_albert_config.json", "sentence_xlm-roberta_config.json",
                                               "sentence_xlnet_config.json"};
+    int msl_from_file = 0;
     for (size_t i = 0; i < sizeof sbert_files / sizeof sbert_files[0]; i++) {
         ss_path_join(path, sizeof path, dir, sbert_files[i]);
         if (!ss_path_exists(path)) continue;
         cJSON *j = ss_read_json(path, err);
         if (!j) return err ? err->code : SS_ERR_IO;
         int msl = (int)ss_json_num(j, "max_seq_length", 0);
-        if (msl > 0) st->max_seq_length = msl;
+        if (msl > 0) {
+            st->max_seq_length = msl;
+            msl_from_file = 1;
+        }
         st->do_lower_case = ss_json_bool(j, "do_lower_case", 0);
         cJSON_Delete(j);
         break;
+    }
+    if (!msl_from_file) {
+        /* sentence-transformers' default: min(max_position_embeddings, tokenizer model_max_length) */
+        ss_path_join(path, sizeof path, dir, "tokenizer_config.json");
+        cJSON *j = ss_path_exists(path) ? ss_read_json(path, NULL) : NULL;
+        double tml = ss_json_num(j, "model_max_length", 0);
+        cJSON_Delete(j);
+        if (tml > 0 && tml < st->max_seq_length) st->max_seq_length = (int)tml;
     }
     if (st->max_seq_length <= 0)
         return ss_fail(err, SS_ERR_FORMAT, "%s: max_seq_length must be positive", dir);
