@@ -112,6 +112,29 @@ def ffn(ef, th):
     return fi.search(qs, K)[1]
 searchers["faiss"] = ("faiss", "fp32", ffn)
 
+# FAISS's int8 counterpart of semsearch int8+rescore: HNSWSQ (8-bit per-dimension
+# scalar quantiser) refined with exact fp32 distances over k_factor * k candidates
+# (semsearch rescoring uses 3x).  PEERS_INT8=0 skips it (it builds slowly).
+if os.environ.get("PEERS_INT8", "1") == "1":
+    r0 = rss_mb()
+    sq = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, M, faiss.METRIC_INNER_PRODUCT)
+    sq.hnsw.efConstruction = EFC
+    fr = faiss.IndexRefineFlat(sq)
+    fr.k_factor = 3
+    t = time.perf_counter()
+    fr.train(base)
+    fr.add(base)
+    tb = time.perf_counter() - t
+    r1 = rss_mb()
+    print(f"faiss HNSWSQ8+refine: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
+    emit(peers_out, lib="faiss", kind="build", config="int8", build_s=tb, threads=NTH,
+         rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+    def sfn(ef, th):
+        sq.hnsw.efSearch = max(ef, K * 3)
+        faiss.omp_set_num_threads(th)
+        return fr.search(qs, K)[1]
+    searchers["faiss int8"] = ("faiss", "int8", sfn)
+
 for ef in EFS:
     for th in (1, NTH):
         best, rec = {}, {}
@@ -128,3 +151,24 @@ for ef in EFS:
                  threads=th, recall=rec[name], qps=nq / best[name])
         print(f"ef={ef:<4d} threads={th}: " + "  ".join(f"{nm} {rec[nm]:.4f}/{nq / best[nm]:.0f}" for nm in searchers),
               flush=True)
+
+# exact scan peer: FAISS IndexFlatIP, one query at a time, and one batch
+flat = faiss.IndexFlatIP(d)
+flat.add(base)
+for th in (1, NTH):
+    faiss.omp_set_num_threads(th)
+    reps, t = 0, time.perf_counter()
+    while time.perf_counter() - t < 2.0:
+        flat.search(qs[reps % nq:reps % nq + 1], K)
+        reps += 1
+    dt = time.perf_counter() - t
+    gbs = n * d * 4 * reps / dt / 1e9
+    print(f"faiss IndexFlatIP 1 query at a time, {th} thread(s): {reps / dt:.1f} QPS, {gbs:.2f} GB/s", flush=True)
+    emit(peers_out, lib="faiss", kind="exact-scan", threads=th, qps=reps / dt, gbs=gbs)
+faiss.omp_set_num_threads(NTH)
+t = time.perf_counter()
+I = flat.search(qs, K)[1]
+dt = time.perf_counter() - t
+print(f"faiss IndexFlatIP batched {nq} queries, {NTH} threads: {nq / dt:.1f} QPS; "
+      f"agreement with semsearch's exact ground truth: recall {recall(I):.5f}", flush=True)
+emit(peers_out, lib="faiss", kind="exact-batched", threads=NTH, qps=nq / dt)

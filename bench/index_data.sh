@@ -8,7 +8,7 @@ OUT=build/index-data
 DATA=${SEMSEARCH_DATA_DIR:-../shared/data}
 mkdir -p $OUT
 python3 bench/index_prepare_texts.py "$DATA" $OUT
-for set in arguana_queries arguana_corpus scifact_corpus big; do
+for set in arguana_queries arguana_corpus scifact_queries scifact_corpus big; do
   if [ ! -s $OUT/$set.fvecs ]; then
     echo "embedding $set ..."
     build/semsearch embed --format fvecs --out $OUT/$set.fvecs.part < $OUT/$set.txt

@@ -4,6 +4,7 @@
   arguana_corpus.txt   8,674 ArguAna docs (title + " " + text), BEIR order
   arguana_queries.txt  1,406 ArguAna queries
   scifact_corpus.txt   5,183 SciFact docs (corpus_train.csv) (title + " " + text)
+  scifact_queries.txt  300 SciFact test claims (claims_validation.csv, BEIR's test queries)
   big.txt              205,000 unique texts (BIG_MAX): every sentence of STSb
                        (train/dev/test), SICK, SNLI (dev/test s1+s2), ArguAna
                        passages and queries and SciFact abstracts split into
@@ -11,7 +12,7 @@
                        windows (chunks) of the ArguAna and SciFact passages.
 Usage: index_prepare_texts.py DATA_DIR OUT_DIR
 """
-import gzip, io, json, os, re, sys, zipfile
+import ast, gzip, io, json, os, re, sys, tokenize, zipfile
 
 data, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
@@ -37,13 +38,26 @@ write("arguana_queries.txt", argq)
 import csv
 csv.field_size_limit(1 << 30)
 sci, sci_sents = [], []
-quoted = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
+
+def abstract_sentences(field):
+    # the field is a NumPy array repr of str elements separated by newline+space
+    # (no commas): read each Python string token (escapes decoded), as SOURCE.md says
+    toks = tokenize.generate_tokens(io.StringIO(field).readline)
+    return [ast.literal_eval(t.string) for t in toks if t.type == tokenize.STRING]
 with zipfile.ZipFile(f"{data}/scifact/scifact.zip") as z:
     for row in csv.DictReader(io.TextIOWrapper(z.open("corpus_train.csv"), encoding="utf-8")):
-        sents = [clean(a or b) for a, b in quoted.findall(row["abstract"])]
+        sents = [clean(x) for x in abstract_sentences(row["abstract"])]
         sci_sents.extend(sents)
         sci.append(clean(row["title"] + " " + " ".join(sents)))
 write("scifact_corpus.txt", sci)
+# BEIR SciFact test queries: the 300 claims of claims_validation.csv (first row of each id)
+with zipfile.ZipFile(f"{data}/scifact/scifact.zip") as z:
+    seen_q, sciq = set(), []
+    for row in csv.DictReader(io.TextIOWrapper(z.open("claims_validation.csv"), encoding="utf-8")):
+        if row["id"] not in seen_q:
+            seen_q.add(row["id"])
+            sciq.append(clean(row["claim"]))
+write("scifact_queries.txt", sciq)
 
 split = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 seen, big = set(), []

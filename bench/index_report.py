@@ -23,7 +23,7 @@ def qps_at(pts, target):
 TARGETS = (0.90, 0.95, 0.99)
 label = {("semsearch", "fp32"): "semsearch HNSW fp32", ("semsearch", "int8"): "semsearch HNSW int8+rescore",
          ("semsearch", "binary"): "semsearch HNSW binary+rescore", ("hnswlib", "fp32"): "hnswlib fp32",
-         ("faiss", "fp32"): "FAISS HNSWFlat fp32", ("faiss", "int8"): "FAISS HNSWSQ8 int8"}
+         ("faiss", "fp32"): "FAISS HNSWFlat fp32", ("faiss", "int8"): "FAISS HNSWSQ8+refine int8"}
 builds = {(r["lib"], r["config"]): r for r in rows if r["kind"] == "build"}
 lines = ["| index | threads | build s | B/vector (RSS) | QPS @0.90 | QPS @0.95 | QPS @0.99 | max recall |",
          "|---|---|---|---|---|---|---|---|"]
@@ -38,7 +38,7 @@ lines.append("Ratios at equal recall (same run):")
 for th in sorted({k[2] for k in series}):
     for ours, peer in ((("semsearch", "fp32"), ("hnswlib", "fp32")), (("semsearch", "fp32"), ("faiss", "fp32")),
                        (("semsearch", "int8"), ("faiss", "int8")), (("semsearch", "int8"), ("hnswlib", "fp32")),
-                       (("semsearch", "binary"), ("hnswlib", "fp32"))):
+                       (("semsearch", "binary"), ("hnswlib", "fp32")), (("semsearch", "binary"), ("faiss", "fp32"))):
         a, b = series.get(ours + (th,)), series.get(peer + (th,))
         if not a or not b:
             continue
@@ -52,7 +52,8 @@ lines.append("")
 lines.append("Paired per-ef ratios (same ef, same measurement round; median over ef, and recall of each side):")
 for th in sorted({k[2] for k in series}):
     for ours, peer in ((("semsearch", "fp32"), ("hnswlib", "fp32")), (("semsearch", "fp32"), ("faiss", "fp32")),
-                       (("semsearch", "int8"), ("hnswlib", "fp32")), (("semsearch", "binary"), ("hnswlib", "fp32"))):
+                       (("semsearch", "int8"), ("faiss", "int8")), (("semsearch", "int8"), ("hnswlib", "fp32")),
+                       (("semsearch", "binary"), ("hnswlib", "fp32"))):
         a, b = series.get(ours + (th,)), series.get(peer + (th,))
         if not a or not b:
             continue
@@ -72,6 +73,12 @@ for r in ex:
     if "read_bw_gbs" in r:
         extra += f" = {100 * r['gbs'] / r['read_bw_gbs']:.0f}% of measured read bandwidth {r['read_bw_gbs']:.2f} GB/s"
     lines.append(f"- exact {r['kind']} {r['lib']} {r['threads']} thread(s): {r['qps']:,.1f} QPS{extra}")
+exq = {(r["lib"], r["kind"], r["threads"]): r["qps"] for r in ex}
+for kind in ("exact-scan", "exact-batched"):
+    for th in sorted({r["threads"] for r in ex}):
+        a, b = exq.get(("semsearch", kind, th)), exq.get(("faiss", kind, th))
+        if a and b:
+            lines.append(f"- {kind}, {th} thread(s): semsearch / FAISS IndexFlatIP = {a / b:.2f}x")
 text = "\n".join(lines)
 print(text)
 open(f"{D}/report.md", "w").write(text + "\n")
