@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "index/index_internal.h"
+#include "kernels/ops.h"
 
 const char *ss_metric_name(ss_metric m) {
     switch (m) {
@@ -911,13 +912,24 @@ static ss_status qprep_make(const ss_index *x, const float *q, size_t nq, qprep 
     return SS_OK;
 }
 
-/* Exact scan of slots [s0, s1) for nq queries into heaps[nq]. */
+/* Batches of at least GEMM_MIN_Q fp32 queries score a block of GEMM_BLOCK
+ * slots with one sgemm (queries x block^T, OpenBLAS): its packing and
+ * register blocking run near the FMA peak, where the 4-query kernel is bound
+ * by loads. Each vector is still read from memory once per batch. */
+#define GEMM_MIN_Q 8
+#define GEMM_BLOCK 1024
+
+static int use_gemm(const ss_index *x, size_t nq) { return x->quant == SS_QUANT_NONE && nq >= GEMM_MIN_Q; }
+
+/* Exact scan of slots [s0, s1) for nq queries into heaps[nq]. With the GEMM
+ * path, qbuf holds the nq queries row-major and sbuf nq x GEMM_BLOCK scores. */
 static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0, size_t s1, topk *heaps,
-                       const ss_filter *f, uint32_t *live) {
+                       const ss_filter *f, uint32_t *live, const float *qbuf, float *sbuf) {
     const idx_data *d = &x->d;
     size_t block = 196608 / x->code_size;
     if (block < 16) block = 16;
     if (block > 4096) block = 4096;
+    if (sbuf) block = GEMM_BLOCK;
     int dotpath = x->quant == SS_QUANT_NONE;
     int l2 = x->metric == SS_METRIC_L2;
     size_t dim = (size_t)x->dim;
@@ -927,6 +939,22 @@ static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0,
             if (st_load(x, (uint32_t)s) == ST_LIVE && (!f || filt_allows(f, d->ids[s]))) live[nl++] = (uint32_t)s;
         if (!nl) continue;
         size_t qi = 0;
+        if (sbuf) {
+            size_t nb = b1 - b0;
+            ss_linear_cols(qbuf, (int)nq, (int)dim, (const float *)(d->codes + b0 * x->code_size), NULL, sbuf,
+                           (int)nb, 0, (int)nb);
+            for (; qi < nq; qi++) {
+                const float *row = sbuf + qi * nb;
+                topk *h = &heaps[qi];
+                float qq = ctx[qi].qq;
+                for (size_t li = 0; li < nl; li++) {
+                    uint32_t s = live[li];
+                    float dot = row[s - b0];
+                    float dd = l2 ? qq - 2 * dot + d->aux[s] : -dot;
+                    if (dd <= topk_bound(h)) topk_push(d->ids, h, (cand){dd, s});
+                }
+            }
+        }
         if (dotpath)
             for (; qi + 4 <= nq; qi += 4) {
                 const float *qs[4] = {ctx[qi].q, ctx[qi + 1].q, ctx[qi + 2].q, ctx[qi + 3].q};
@@ -963,11 +991,19 @@ typedef struct scan_job {
 
 static void *scan_worker(void *arg) {
     scan_job *j = arg;
+    size_t dim = (size_t)j->x->dim;
+    int gemm = use_gemm(j->x, j->nq);
     uint32_t *live = malloc(4096 * sizeof *live);
-    if (!live) return NULL;
-    scan_range(j->x, j->ctx, j->nq, j->s0, j->s1, j->heaps, j->f, live);
+    float *qbuf = gemm ? malloc(j->nq * dim * sizeof *qbuf) : NULL;
+    float *sbuf = gemm ? malloc(j->nq * GEMM_BLOCK * sizeof *sbuf) : NULL;
+    if (live && (!gemm || (qbuf && sbuf))) {
+        for (size_t q = 0; gemm && q < j->nq; q++) memcpy(qbuf + q * dim, j->ctx[q].q, dim * sizeof *qbuf);
+        scan_range(j->x, j->ctx, j->nq, j->s0, j->s1, j->heaps, j->f, live, qbuf, sbuf);
+        j->ok = 1;
+    }
     free(live);
-    j->ok = 1;
+    free(qbuf);
+    free(sbuf);
     return NULL;
 }
 
@@ -987,6 +1023,9 @@ static ss_status flat_search(const ss_index *x, const qctx *ctx, size_t nq, int 
         goto out;
     }
     for (size_t i = 0; i < (size_t)nth * nq; i++) heaps[i] = (topk){buf + i * (size_t)kk, 0, kk};
+    /* the GEMM path parallelises over slot ranges itself: one BLAS thread per call
+     * (as the encoder does; see ss_blas_single_threaded) */
+    if (use_gemm(x, nq) && nth > 1) ss_blas_single_threaded();
     int started[64] = {0};
     for (int t = 0; t < nth; t++) {
         jobs[t] = (scan_job){x, ctx, nq, n * (size_t)t / (size_t)nth, n * (size_t)(t + 1) / (size_t)nth,
@@ -1080,7 +1119,7 @@ static void *hnsw_worker(void *arg) {
         if (cnt < 0 || (j->f && cnt < j->kk)) {
             /* filter too selective for the graph walk: exact scan of the allowed set */
             topk h = {out, 0, j->kk};
-            scan_range(x, c, 1, 0, __atomic_load_n(&x->d.n, __ATOMIC_ACQUIRE), &h, j->f, live);
+            scan_range(x, c, 1, 0, __atomic_load_n(&x->d.n, __ATOMIC_ACQUIRE), &h, j->f, live, NULL, NULL);
             sort_cands(x->d.ids, h.a, h.n);
             cnt = h.n;
         }

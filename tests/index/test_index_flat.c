@@ -19,6 +19,7 @@ static void exact_case(ss_metric metric, ss_quant quant, int d, size_t n, size_t
     int64_t *got = malloc(nq * k * sizeof *got), *want = malloc(nq * k * sizeof *want), one[64];
     float *sc = malloc(nq * k * sizeof *sc), onesc[64];
     double *wsc = malloc(nq * k * sizeof *wsc);
+    /* fp32 batches: nq >= 8 take the sgemm path, 4 <= nq < 8 the 4-query kernel */
     CHECK(ss_index_search(x, qs, nq, k, NULL, got, sc, &err) == SS_OK);
     int bad = 0, badsc = 0, badone = 0;
     for (size_t q = 0; q < nq; q++) {
@@ -64,6 +65,8 @@ static int allow_even(void *user, int64_t id) {
 int main(void) {
     for (int nth = 1; nth <= 2; nth++) {
         exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 41, 10, nth);
+        exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 6, 10, nth); /* 4-query kernel + 2 single */
+        exact_case(SS_METRIC_L2, SS_QUANT_NONE, 40, 2600, 300, 5, nth);  /* sgemm, several query chunks */
         exact_case(SS_METRIC_L2, SS_QUANT_NONE, 64, 2500, 9, 7, nth);
         exact_case(SS_METRIC_COSINE, SS_QUANT_NONE, 48, 2000, 13, 10, nth);
     }
