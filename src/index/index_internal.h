@@ -96,6 +96,8 @@ typedef struct qctx {
     int8_t *qi8;    /* int8: quantised q * scale */
     float t, bias;
     uint64_t *qb; /* binary code */
+    int asym;     /* binary: rank by q . (2b - 1) (fp32 kept, dot / cosine) */
+    float qsum;   /* binary: sum_j q_j */
 } qctx;
 
 /* filter helper */

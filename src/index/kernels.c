@@ -52,13 +52,19 @@ static uint32_t hamming_scalar(const uint64_t *a, const uint64_t *b, size_t n) {
     for (size_t i = 0; i < n; i++) s += (uint32_t)__builtin_popcountll(a[i] ^ b[i]);
     return s;
 }
+static float dot_bits_scalar(const float *q, const uint64_t *bits, size_t d) {
+    float s = 0;
+    for (size_t i = 0; i < d; i++)
+        if (bits[i >> 6] >> (i & 63) & 1) s += q[i];
+    return s;
+}
 static void dot4_f32_scalar(const float *const q[4], const float *b, size_t d, float out[4]) {
     for (int i = 0; i < 4; i++) out[i] = dot_f32_scalar(q[i], b, d);
 }
 
 static const ss_kernels k_scalar = {"scalar",        dot_f32_scalar,  l2_f32_scalar,
                                     dot_f16_scalar,  l2_f16_scalar,   dot_u8s8_scalar,
-                                    hamming_scalar,  dot4_f32_scalar};
+                                    hamming_scalar,  dot_bits_scalar, dot4_f32_scalar};
 
 #if SS_X86
 /* ---------------------------------------------------------------- AVX2 */
@@ -185,6 +191,26 @@ T_AVX2 static uint32_t hamming_popcnt(const uint64_t *a, const uint64_t *b, size
     if (i < n) s0 += (uint64_t)_mm_popcnt_u64(a[i] ^ b[i]);
     return (uint32_t)(s0 + s1);
 }
+/* Bits to lane masks without a table: lane j of set1(w) shifted left by 31 - j
+ * has bit j of w in its sign bit, which blendv reads. 16 dims per step (a step
+ * never crosses a 64-bit word). */
+T_AVX2 static float dot_bits_avx2(const float *q, const uint64_t *bits, size_t d) {
+    const __m256i sh = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 s0 = zero, s1 = zero;
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        uint32_t w = (uint32_t)(bits[i >> 6] >> (i & 63));
+        __m256 m0 = _mm256_castsi256_ps(_mm256_sllv_epi32(_mm256_set1_epi32((int)w), sh));
+        __m256 m1 = _mm256_castsi256_ps(_mm256_sllv_epi32(_mm256_set1_epi32((int)(w >> 8)), sh));
+        s0 = _mm256_add_ps(s0, _mm256_blendv_ps(zero, _mm256_loadu_ps(q + i), m0));
+        s1 = _mm256_add_ps(s1, _mm256_blendv_ps(zero, _mm256_loadu_ps(q + i + 8), m1));
+    }
+    float s = hsum256(_mm256_add_ps(s0, s1));
+    for (; i < d; i++)
+        if (bits[i >> 6] >> (i & 63) & 1) s += q[i];
+    return s;
+}
 T_AVX2 static void dot4_f32_avx2(const float *const q[4], const float *b, size_t d, float out[4]) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
            s3 = _mm256_setzero_ps();
@@ -209,7 +235,7 @@ T_AVX2 static void dot4_f32_avx2(const float *const q[4], const float *b, size_t
 
 static const ss_kernels k_avx2 = {"avx2",       dot_f32_avx2,  l2_f32_avx2,
                                   dot_f16_avx2, l2_f16_avx2,   dot_u8s8_avx2,
-                                  hamming_popcnt, dot4_f32_avx2};
+                                  hamming_popcnt, dot_bits_avx2, dot4_f32_avx2};
 
 /* ---------------------------------------------------------------- AVX-512 */
 #define T_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,popcnt")))
@@ -351,10 +377,10 @@ T_VNNI static uint32_t hamming_vpopcnt(const uint64_t *a, const uint64_t *b, siz
 
 static const ss_kernels k_avx512 = {"avx512",      dot_f32_512,   l2_f32_512,
                                     dot_f16_512,   l2_f16_512,    dot_u8s8_512,
-                                    hamming_popcnt, dot4_f32_512};
+                                    hamming_popcnt, dot_bits_avx2, dot4_f32_512};
 static const ss_kernels k_vnni = {"avx512-vnni", dot_f32_512,   l2_f32_512,
                                   dot_f16_512,   l2_f16_512,    dot_u8s8_vnni,
-                                  hamming_vpopcnt, dot4_f32_512};
+                                  hamming_vpopcnt, dot_bits_avx2, dot4_f32_512};
 #endif /* SS_X86 */
 
 static int cpu_has(ss_isa isa) {

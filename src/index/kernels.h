@@ -22,6 +22,9 @@ typedef struct ss_kernels {
     int32_t (*dot_u8s8)(const uint8_t *a, const int8_t *b, size_t d);
     /* hamming distance of two bit strings of nwords 64-bit words */
     uint32_t (*hamming)(const uint64_t *a, const uint64_t *b, size_t nwords);
+    /* sum of q[j] over the set bits j < d of a bit string: the fp32 query
+     * against a binary code (asymmetric binary distance) */
+    float (*dot_bits)(const float *q, const uint64_t *bits, size_t d);
     /* 4 queries x one fp32 vector: out[i] = dot(q[i], b) (register blocking) */
     void (*dot4_f32)(const float *const q[4], const float *b, size_t d, float out[4]);
 } ss_kernels;

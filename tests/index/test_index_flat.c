@@ -62,7 +62,93 @@ static int allow_even(void *user, int64_t id) {
     return id % 2 == 0;
 }
 
+/* Real-valued vectors stored twice (slots far apart, in different scan blocks
+ * and thread ranges): both copies score bit-identically and the smaller id
+ * comes first, in the batched (sgemm) and the single-query path. */
+static void duplicate_ties(int nth) {
+    int d = 384;
+    size_t n = 4000, nq = 24;
+    float *base = gen_clustered(n, d, 20, 0.5f, 77);
+    for (size_t i = 0; i < nq; i++) memcpy(base + (3000 + i) * d, base + (i * 37) * d, (size_t)d * 4);
+    int64_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = (int64_t)(n - i); /* copy at 3000+i has the smaller id */
+    float *qs = malloc(nq * (size_t)d * 4);
+    for (size_t i = 0; i < nq; i++) memcpy(qs + i * d, base + (i * 37) * d, (size_t)d * 4);
+    ss_index_options o = {.type = SS_INDEX_FLAT, .metric = SS_METRIC_DOT, .n_threads = nth};
+    ss_error err = {0};
+    ss_index *x = ss_index_new(d, &o, &err);
+    REQUIRE(x);
+    CHECK(ss_index_add(x, ids, base, n, &err) == SS_OK);
+    int64_t got[24 * 2], one[2];
+    float sc[24 * 2], onesc[2];
+    CHECK(ss_index_search(x, qs, nq, 2, NULL, got, sc, &err) == SS_OK);
+    int bad = 0;
+    for (size_t q = 0; q < nq; q++) {
+        int64_t lo = (int64_t)(n - (3000 + q)), hi = (int64_t)(n - q * 37);
+        bad += got[2 * q] != lo || got[2 * q + 1] != hi || sc[2 * q] != sc[2 * q + 1];
+        CHECK(ss_index_search(x, qs + q * d, 1, 2, NULL, one, onesc, &err) == SS_OK);
+        bad += one[0] != lo || one[1] != hi || onesc[0] != onesc[1];
+    }
+    CHECKF(bad == 0, "%d duplicate pairs not tied or not ordered by id (%d threads)", bad, nth);
+    /* k = 10: a batch gives bit-identical ids and scores to one query at a time */
+    int64_t g10[24 * 10], o10[10];
+    float s10[24 * 10], os10[10];
+    CHECK(ss_index_search(x, qs, nq, 10, NULL, g10, s10, &err) == SS_OK);
+    int differ = 0;
+    for (size_t q = 0; q < nq; q++) {
+        CHECK(ss_index_search(x, qs + q * d, 1, 10, NULL, o10, os10, &err) == SS_OK);
+        differ += memcmp(o10, g10 + q * 10, sizeof o10) != 0 || memcmp(os10, s10 + q * 10, sizeof os10) != 0;
+    }
+    CHECKF(differ == 0, "%d queries differ between the batch and one at a time (%d threads)", differ, nth);
+    ss_index_free(x);
+    free(base), free(ids), free(qs);
+}
+
+/* 40 copies of one vector scattered over the index, a batch whose first
+ * query is that vector, k = 10: more near-ties than the GEMM path's slack, so
+ * it must fall back to the exact rescan and return the 10 smallest ids. */
+static void many_duplicates(int nth) {
+    int d = 384;
+    size_t n = 5000, nq = 12, ncopy = 40;
+    float *base = gen_clustered(n, d, 8, 0.5f, 91);
+    int64_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = (int64_t)((i * 7919) % n); /* a permutation of 0..n-1 */
+    int64_t want[40];
+    for (size_t c = 0; c < ncopy; c++) {
+        size_t row = 17 + c * 123;
+        memcpy(base + row * d, base + 5 * d, (size_t)d * 4);
+        want[c] = ids[row];
+    }
+    for (size_t i = 1; i < ncopy; i++) /* insertion sort: the ids expected first */
+        for (size_t j = i; j > 0 && want[j] < want[j - 1]; j--) {
+            int64_t t = want[j];
+            want[j] = want[j - 1], want[j - 1] = t;
+        }
+    float *qs = malloc(nq * (size_t)d * 4);
+    for (size_t i = 0; i < nq; i++) memcpy(qs + i * d, base + (i == 0 ? 5 : 1000 + i) * d, (size_t)d * 4);
+    for (int m = 0; m < 2; m++) {
+        ss_index_options o = {.type = SS_INDEX_FLAT, .metric = m ? SS_METRIC_L2 : SS_METRIC_DOT, .n_threads = nth};
+        ss_error err = {0};
+        ss_index *x = ss_index_new(d, &o, &err);
+        REQUIRE(x);
+        CHECK(ss_index_add(x, ids, base, n, &err) == SS_OK);
+        int64_t got[12 * 10];
+        float sc[12 * 10];
+        CHECK(ss_index_search(x, qs, nq, 10, NULL, got, sc, &err) == SS_OK);
+        int bad = 0;
+        for (int i = 0; i < 10; i++) bad += got[i] != want[i] || sc[i] != sc[0];
+        CHECKF(bad == 0, "%s, %d threads: %d of the top 10 are not the smallest ids among 40 tied copies",
+               m ? "l2" : "dot", nth, bad);
+        ss_index_free(x);
+    }
+    free(base), free(ids), free(qs);
+}
+
 int main(void) {
+    many_duplicates(1);
+    many_duplicates(2);
+    duplicate_ties(1);
+    duplicate_ties(2);
     for (int nth = 1; nth <= 2; nth++) {
         exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 41, 10, nth);
         exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 6, 10, nth); /* 4-query kernel + 2 single */

@@ -45,6 +45,10 @@ int main(void) {
             }
             for (size_t j = 0; j < d; j++)
                 if ((w1[j / 64] ^ w2[j / 64]) >> (j % 64) & 1) ham++;
+            double dbits = 0; /* set bits j < d only: the kernel must ignore the rest of the word */
+            for (size_t j = 0; j < d; j++)
+                if (w1[j / 64] >> (j % 64) & 1) dbits += a[j];
+            float got_bits = k->dot_bits(a, w1, d);
             uint64_t mask = d % 64 ? (1ull << (d % 64)) - 1 : ~0ull;
             w1[nw - 1] &= mask, w2[nw - 1] &= mask;
             double tol = 1e-5 * an + 1e-6;
@@ -55,6 +59,7 @@ int main(void) {
             CHECKF(k->dot_u8s8(u, s, d) == di, "%s dot_u8s8 d=%zu: %d vs %lld", k->name, d, k->dot_u8s8(u, s, d),
                    (long long)di);
             CHECKF(k->hamming(w1, w2, nw) == ham, "%s hamming d=%zu", k->name, d);
+            CHECKF(fabs(got_bits - dbits) <= tol, "%s dot_bits d=%zu: %g vs %g", k->name, d, got_bits, dbits);
             const float *qs[4] = {a, q1, q2, q3};
             float out[4];
             k->dot4_f32(qs, b, d, out);
