@@ -5,9 +5,11 @@ set -e
 cd "$(dirname "$0")/../.."
 OUT=${1:-build-tsan}
 mkdir -p "$OUT"
-CBLAS=/usr/include/x86_64-linux-gnu/openblas-serial
+BLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread
+CBLAS=/usr/include/x86_64-linux-gnu/openblas-pthread
 gcc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O1 -g -fsanitize=thread -fno-omit-frame-pointer \
   -Iinclude -Isrc -Itests -I"$CBLAS" \
-  src/index/*.c src/core/error.c src/core/fileio.c tests/index/test_index_concurrent.c \
-  -o "$OUT/test_index_concurrent_tsan" -lcjson -lpthread -lm
+  src/index/*.c src/core/error.c src/core/fileio.c src/kernels/half.c src/kernels/ops.c \
+  tests/index/test_index_concurrent.c \
+  -o "$OUT/test_index_concurrent_tsan" "$BLAS/libopenblas.so" -Wl,-rpath,"$BLAS" -lcjson -lpthread -lm
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$OUT/test_index_concurrent_tsan"

@@ -20,26 +20,33 @@ typedef struct shared {
     int64_t removed_upto; /* atomic: ids < removed_upto with id % 5 == 0 are removed */
     int done;             /* atomic */
     int bad_unknown, bad_removed, bad_order, searches;
+    int readers; /* atomic: the first reader searches batches of 8 (the flat sgemm path) */
 } shared;
 
 static void *reader(void *arg) {
     shared *s = arg;
-    rng r = {(uint64_t)(uintptr_t)arg ^ 77};
-    int64_t ids[10];
-    float sc[10];
+    int who = __atomic_fetch_add(&s->readers, 1, __ATOMIC_RELAXED);
+    size_t nq = who == 0 ? 8 : 1;
+    rng r = {(uint64_t)who * 1000 + 77};
+    int64_t all_ids[8 * 10];
+    float all_sc[8 * 10];
     ss_error err;
     while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
         int64_t rm = __atomic_load_n(&s->removed_upto, __ATOMIC_ACQUIRE);
-        const float *q = s->base + (rng_next(&r) % N) * D;
-        if (ss_index_search(s->x, q, 1, 10, NULL, ids, sc, &err) != SS_OK) continue;
+        const float *q = s->base + (rng_next(&r) % (N - nq + 1)) * D;
+        if (ss_index_search(s->x, q, nq, 10, NULL, all_ids, all_sc, &err) != SS_OK) continue;
         int64_t hi = __atomic_load_n(&s->inserted, __ATOMIC_ACQUIRE) + BATCH;
         __atomic_fetch_add(&s->searches, 1, __ATOMIC_RELAXED);
-        for (int i = 0; i < 10; i++) {
-            if (ids[i] < 0) continue;
-            int64_t id = ids[i] >= 1000000 ? ids[i] - 1000000 : ids[i];
-            if (id >= hi) __atomic_fetch_add(&s->bad_unknown, 1, __ATOMIC_RELAXED);
-            if (ids[i] < rm && ids[i] % 5 == 0 && ids[i] < 1000000) __atomic_fetch_add(&s->bad_removed, 1, __ATOMIC_RELAXED);
-            if (i && ids[i - 1] >= 0 && sc[i] > sc[i - 1]) __atomic_fetch_add(&s->bad_order, 1, __ATOMIC_RELAXED);
+        for (size_t qi = 0; qi < nq; qi++) {
+            const int64_t *ids = all_ids + qi * 10;
+            const float *sc = all_sc + qi * 10;
+            for (int i = 0; i < 10; i++) {
+                if (ids[i] < 0) continue;
+                int64_t id = ids[i] >= 1000000 ? ids[i] - 1000000 : ids[i];
+                if (id >= hi) __atomic_fetch_add(&s->bad_unknown, 1, __ATOMIC_RELAXED);
+                if (ids[i] < rm && ids[i] % 5 == 0 && ids[i] < 1000000) __atomic_fetch_add(&s->bad_removed, 1, __ATOMIC_RELAXED);
+                if (i && ids[i - 1] >= 0 && sc[i] > sc[i - 1]) __atomic_fetch_add(&s->bad_order, 1, __ATOMIC_RELAXED);
+            }
         }
     }
     return NULL;
