@@ -7,7 +7,7 @@
 #  2. index_compare.py: builds semsearch (fp32, int8+rescore, binary+rescore;
 #     through ctypes on build/libsemsearch.so), hnswlib and FAISS HNSWFlat
 #     (M=16, efC=100, 2 threads) and measures every (ef, threads) point
-#     round-robin across them, best of 5 (the dev machine is shared and noisy).
+#     round-robin across them, best of REPS (default 3; the dev machine can be noisy).
 #  3. index_report.py: QPS at recall@10 >= 0.90/0.95/0.99, paired ratios, plot.
 # Needs /usr/bin/python3 with numpy, hnswlib, faiss (python3-hnswlib,
 # python3-faiss); matplotlib for the plot (build/index-venv if present).
@@ -21,5 +21,5 @@ PY=${PYTHON:-python3}
 cmake --build build --target bench_index semsearch semsearch_shared >/dev/null
 mkdir -p "$OUT"
 build/bench_index "$VEC" ${BENCH_ARGS:---holdout 1000} --out "$OUT" --configs none | tee "$OUT/ours.txt"
-${PEER_PY:-/usr/bin/python3} bench/index_compare.py "$OUT" 2 5 | tee "$OUT/compare.txt"
+${PEER_PY:-/usr/bin/python3} bench/index_compare.py "$OUT" 2 ${REPS:-3} | tee "$OUT/compare.txt"
 $PY bench/index_report.py "$OUT" ${PNG:-docs/index-recall-qps.png} | tee "$OUT/report.txt"

@@ -70,10 +70,13 @@ for cfg in ("fp32", "int8", "binary"):
     print(f"semsearch {cfg}: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
     emit(ours_out, lib="semsearch", kind="build", config=cfg, build_s=tb, threads=NTH,
          rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
-    def fn(ef, th, x=x):
+    # binary rescores its whole beam: with oversample 1 the beam is ef itself, so
+    # the ef sweep traces binary's recall/QPS curve from the low end too (the
+    # index default, 8, never searches a beam below 80)
+    def fn(ef, th, x=x, os_=1.0 if cfg == "binary" else 0.0):
         ids = np.empty((nq, K), dtype=np.int64)
         sc = np.empty((nq, K), dtype=np.float32)
-        p = Params(ef_search=ef, n_threads=th)
+        p = Params(ef_search=ef, n_threads=th, oversample=os_)
         lib.ss_index_search(x, qs.ctypes.data, nq, K, C.byref(p), ids.ctypes.data, sc.ctypes.data, C.byref(err))
         return ids
     searchers["semsearch " + cfg] = ("semsearch", cfg, fn)
