@@ -195,7 +195,9 @@ float ss__dist(const ss_index *x, const qctx *c, uint32_t s) {
          * hamming between two codes (SciFact: the true top-10 is 98.8% inside
          * the best 80 by this score, 92.6% by hamming). Without fp32 the
          * hamming distance stays: its SimHash cosine estimate is the score. */
-        if (c->asym) return c->qsum - 2 * x->k->dot_bits(c->q, (const uint64_t *)code, d);
+        if (c->asym)
+            return c->qsum - 2 * (c->lut ? ss_bits_lut_dot(c->lut, code, (d + 7) / 8)
+                                         : x->k->dot_bits(c->q, (const uint64_t *)code, d));
         return (float)x->k->hamming((const uint64_t *)code, c->qb, x->nwords);
     }
     return 0;
@@ -317,6 +319,7 @@ void ss__prep_query(const ss_index *x, const float *q, qctx *c, int8_t *qi8, uin
     c->qi8 = NULL;
     c->qb = NULL;
     c->asym = 0;
+    c->lut = NULL;
     if (x->quant == SS_QUANT_INT8) {
         float mx = 0, bias = 0;
         for (int j = 0; j < d; j++) {
@@ -1155,14 +1158,25 @@ static void *hnsw_worker(void *arg) {
     int want = j->kk > j->ef ? j->kk : j->ef;
     cand *out = malloc((size_t)want * sizeof *out);
     uint32_t *live = malloc(4096 * sizeof *live);
-    if (!sc || !out || !live || ss__scratch_reserve(sc, x->d.n, (size_t)want + (size_t)x->m0 + 2, x->dim)) {
+    /* binary asym ranking: a graph walk scores thousands of codes per query, so
+     * a per-query byte table (d / 8 x 256 floats) beats masking bits per code */
+    size_t nbytes = ((size_t)x->dim + 7) / 8;
+    int use_lut = x->quant == SS_QUANT_BINARY && x->keep_raw && x->metric != SS_METRIC_L2 && x->dim <= 4096;
+    float *lut = use_lut ? malloc(nbytes * 256 * sizeof *lut) : NULL;
+    if (!sc || !out || !live || (use_lut && !lut) ||
+        ss__scratch_reserve(sc, x->d.n, (size_t)want + (size_t)x->m0 + 2, x->dim)) {
         __atomic_store_n(&j->fail, 1, __ATOMIC_RELAXED);
         goto done;
     }
     for (;;) {
         size_t q = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
         if (q >= j->nq) break;
-        const qctx *c = &j->p->ctx[q];
+        qctx cq = j->p->ctx[q];
+        const qctx *c = &cq;
+        if (lut && cq.asym) {
+            ss_bits_lut_build(cq.q, (size_t)x->dim, lut);
+            cq.lut = lut;
+        }
         /* binary codes are coarse: rescore the whole beam */
         int take = x->quant == SS_QUANT_BINARY && x->keep_raw ? want : j->kk;
         int cnt = ss__hnsw_search(x, c, want, take, j->f, sc, out);
@@ -1179,6 +1193,7 @@ static void *hnsw_worker(void *arg) {
 done:
     free(out);
     free(live);
+    free(lut);
     ss__scratch_put(x, sc);
     return NULL;
 }

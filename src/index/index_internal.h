@@ -98,6 +98,7 @@ typedef struct qctx {
     uint64_t *qb; /* binary code */
     int asym;     /* binary: rank by q . (2b - 1) (fp32 kept, dot / cosine) */
     float qsum;   /* binary: sum_j q_j */
+    const float *lut; /* binary asym: byte table of q (ss_bits_lut_build), or NULL */
 } qctx;
 
 /* filter helper */

@@ -383,6 +383,33 @@ static const ss_kernels k_vnni = {"avx512-vnni", dot_f32_512,   l2_f32_512,
                                   hamming_vpopcnt, dot_bits_avx2, dot4_f32_512};
 #endif /* SS_X86 */
 
+/* ---------------------------------------------------------------- binary LUT */
+
+void ss_bits_lut_build(const float *q, size_t d, float *lut) {
+    size_t nb = (d + 7) / 8;
+    for (size_t i = 0; i < nb; i++) {
+        float *t = lut + i * 256;
+        t[0] = 0;
+        for (unsigned b = 1; b < 256; b++) { /* b = (b with its lowest bit cleared) + that bit */
+            size_t dim = 8 * i + (size_t)__builtin_ctz(b);
+            t[b] = t[b & (b - 1)] + (dim < d ? q[dim] : 0.0f);
+        }
+    }
+}
+
+float ss_bits_lut_dot(const float *lut, const uint8_t *code, size_t nbytes) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= nbytes; i += 4) {
+        s0 += lut[i * 256 + code[i]];
+        s1 += lut[(i + 1) * 256 + code[i + 1]];
+        s2 += lut[(i + 2) * 256 + code[i + 2]];
+        s3 += lut[(i + 3) * 256 + code[i + 3]];
+    }
+    for (; i < nbytes; i++) s0 += lut[i * 256 + code[i]];
+    return (s0 + s1) + (s2 + s3);
+}
+
 static int cpu_has(ss_isa isa) {
 #if SS_X86
     __builtin_cpu_init();

@@ -29,6 +29,14 @@ typedef struct ss_kernels {
     void (*dot4_f32)(const float *const q[4], const float *b, size_t d, float out[4]);
 } ss_kernels;
 
+/* Byte lookup table of an fp32 query for binary codes: lut[i * 256 + b] is
+ * the sum of q[8i + j] over the set bits j of byte value b (dims >= d add 0).
+ * ss_bits_lut_dot(lut, code, nbytes) then equals dot_bits(q, code, d) up to
+ * rounding, in one load and add per code byte instead of 8 lanes of masking.
+ * lut holds ceil(d / 8) * 256 floats. */
+void ss_bits_lut_build(const float *q, size_t d, float *lut);
+float ss_bits_lut_dot(const float *lut, const uint8_t *code, size_t nbytes);
+
 typedef enum { SS_ISA_SCALAR = 0, SS_ISA_AVX2 = 1, SS_ISA_AVX512 = 2, SS_ISA_AVX512_VNNI = 3 } ss_isa;
 
 /* Kernel table for one ISA level, NULL when this CPU (or build) lacks it. */

@@ -60,6 +60,11 @@ int main(void) {
                    (long long)di);
             CHECKF(k->hamming(w1, w2, nw) == ham, "%s hamming d=%zu", k->name, d);
             CHECKF(fabs(got_bits - dbits) <= tol, "%s dot_bits d=%zu: %g vs %g", k->name, d, got_bits, dbits);
+            float *lut = malloc((d + 7) / 8 * 256 * sizeof *lut);
+            ss_bits_lut_build(a, d, lut);
+            float got_lut = ss_bits_lut_dot(lut, (const uint8_t *)w1, (d + 7) / 8);
+            CHECKF(fabs(got_lut - dbits) <= tol, "bits LUT d=%zu: %g vs %g", d, got_lut, dbits);
+            free(lut);
             const float *qs[4] = {a, q1, q2, q3};
             float out[4];
             k->dot4_f32(qs, b, d, out);
