@@ -388,12 +388,19 @@ static const ss_kernels k_vnni = {"avx512-vnni", dot_f32_512,   l2_f32_512,
 void ss_bits_lut_build(const float *q, size_t d, float *lut) {
     size_t nb = (d + 7) / 8;
     for (size_t i = 0; i < nb; i++) {
-        float *t = lut + i * 256;
-        t[0] = 0;
-        for (unsigned b = 1; b < 256; b++) { /* b = (b with its lowest bit cleared) + that bit */
-            size_t dim = 8 * i + (size_t)__builtin_ctz(b);
-            t[b] = t[b & (b - 1)] + (dim < d ? q[dim] : 0.0f);
+        /* sums over the low and the high nibble, then every byte = hi + lo
+         * (16 independent adds per row: vectorised) */
+        float lo[16], hi[16], v[8];
+        for (size_t j = 0; j < 8; j++) v[j] = 8 * i + j < d ? q[8 * i + j] : 0.0f;
+        lo[0] = hi[0] = 0;
+        for (unsigned b = 1; b < 16; b++) {
+            unsigned j = (unsigned)__builtin_ctz(b);
+            lo[b] = lo[b & (b - 1)] + v[j];
+            hi[b] = hi[b & (b - 1)] + v[4 + j];
         }
+        float *t = lut + i * 256;
+        for (unsigned h = 0; h < 16; h++)
+            for (unsigned l = 0; l < 16; l++) t[h * 16 + l] = hi[h] + lo[l];
     }
 }
 
