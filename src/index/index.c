@@ -1073,9 +1073,9 @@ static ss_status flat_search(const ss_index *x, const qctx *ctx, size_t nq, int 
         goto out;
     }
     for (size_t i = 0; i < (size_t)nth * nq; i++) heaps[i] = (topk){buf + i * (size_t)kc, 0, kc};
-    /* the GEMM path parallelises over slot ranges itself: one BLAS thread per call
-     * (as the encoder does; see ss_blas_single_threaded) */
-    if (gemm && nth > 1) ss_blas_single_threaded();
+    /* the GEMM path parallelises over slot ranges itself (n_threads), so one
+     * BLAS thread per call, as in the encoder (see ss_blas_single_threaded) */
+    if (gemm) ss_blas_single_threaded();
     int started[64] = {0};
     for (int t = 0; t < nth; t++) {
         jobs[t] = (scan_job){x, ctx, nq, n * (size_t)t / (size_t)nth, n * (size_t)(t + 1) / (size_t)nth,

@@ -23,7 +23,9 @@
 
 /* ---- GEMM (OpenBLAS) ---------------------------------------------------- */
 
-void ss_blas_single_threaded(void) { openblas_set_num_threads(1); }
+void ss_blas_single_threaded(void) {
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1); /* called per batched search too */
+}
 
 void ss_linear_cols(const float *x, int m, int k, const float *w, const float *b, float *y, int n_total,
                     int n0, int n1) {

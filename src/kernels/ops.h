@@ -12,9 +12,10 @@
 void ss_linear_cols(const float *x, int m, int k, const float *w, const float *b, float *y, int n_total,
                     int n0, int n1);
 
-/* semsearch parallelises GEMMs itself (columns split over its thread pool)
- * and so asks OpenBLAS for one thread per call. This is OpenBLAS's
- * process-wide setting: it also applies to other BLAS users in the process. */
+/* semsearch parallelises GEMMs itself (the encoder splits columns over its
+ * thread pool, the flat index splits slot ranges) and so asks OpenBLAS for one
+ * thread per call. This is OpenBLAS's process-wide setting: it also applies to
+ * other BLAS users in the process. */
 void ss_blas_single_threaded(void);
 
 /* out[r] = LayerNorm(a[r] + res[r]) · gamma + beta over rows of width n
