@@ -9,13 +9,15 @@
 #     (M=16, efC=100, 2 threads) and measures every (ef, threads) point
 #     round-robin across them, best of REPS (default 3; the dev machine can be noisy).
 #  3. index_report.py: QPS at recall@10 >= 0.90/0.95/0.99, paired ratios, plot.
-# Needs /usr/bin/python3 with numpy, hnswlib, faiss (python3-hnswlib,
-# python3-faiss); matplotlib for the plot (build/index-venv if present).
+# Peers: Debian's python3-hnswlib 0.6.2 and python3-faiss 1.7.3 for
+# /usr/bin/python3, matplotlib in build/index-venv: bench/index_setup.sh
+# installs them. The vectors come from bench/index_data.sh.
 #   bench/index_bench.sh [VECTORS.fvecs] [OUTDIR]
 set -e
 cd "$(dirname "$0")/.."
 VEC=${1:-build/index-data/big.fvecs}
 OUT=${2:-build/index-bench}
+bench/index_setup.sh
 PY=${PYTHON:-python3}
 [ -x build/index-venv/bin/python ] && PY=build/index-venv/bin/python
 cmake --build build --target bench_index semsearch semsearch_shared >/dev/null
