@@ -309,6 +309,12 @@ static void train(ss_index *x, const float *vecs, size_t n) {
     x->trained = 1;
 }
 
+/* Binary codes are ranked by the fp32 query against the code (see ss__dist)
+ * when fp32 is kept for rescoring and the metric is dot / cosine. */
+static int binary_asym(const ss_index *x) {
+    return x->quant == SS_QUANT_BINARY && x->keep_raw && x->metric != SS_METRIC_L2;
+}
+
 /* Prepare a query: q must be normalised already for cosine (buf holds it). */
 void ss__prep_query(const ss_index *x, const float *q, qctx *c, int8_t *qi8, uint64_t *qb) {
     int d = x->dim;
@@ -337,7 +343,7 @@ void ss__prep_query(const ss_index *x, const float *q, qctx *c, int8_t *qi8, uin
         for (int j = 0; j < d; j++)
             if (q[j] > x->q_mean[j]) qb[j >> 6] |= 1ull << (j & 63);
         c->qb = qb;
-        c->asym = x->keep_raw && x->metric != SS_METRIC_L2;
+        c->asym = binary_asym(x);
         float qs = 0;
         for (int j = 0; j < d; j++) qs += q[j];
         c->qsum = qs;
@@ -940,9 +946,10 @@ static ss_status qprep_make(const ss_index *x, const float *q, size_t nq, qprep 
 static int use_gemm(const ss_index *x, size_t nq) { return x->quant == SS_QUANT_NONE && nq >= GEMM_MIN_Q; }
 
 /* Exact scan of slots [s0, s1) for nq queries into heaps[nq]. With the GEMM
- * path, qbuf holds the nq queries row-major and sbuf nq x GEMM_BLOCK scores. */
+ * path, qmat holds the nq prepared queries row-major and sbuf nq x GEMM_BLOCK
+ * scores. */
 static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0, size_t s1, topk *heaps,
-                       const ss_filter *f, uint32_t *live, const float *qbuf, float *sbuf, float *maxn2) {
+                       const ss_filter *f, uint32_t *live, const float *qmat, float *sbuf, float *maxn2) {
     const idx_data *d = &x->d;
     size_t block = 196608 / x->code_size;
     if (block < 16) block = 16;
@@ -959,7 +966,7 @@ static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0,
         size_t qi = 0;
         if (sbuf) {
             size_t nb = b1 - b0;
-            ss_linear_cols(qbuf, (int)nq, (int)dim, (const float *)(d->codes + b0 * x->code_size), NULL, sbuf,
+            ss_linear_cols(qmat, (int)nq, (int)dim, (const float *)(d->codes + b0 * x->code_size), NULL, sbuf,
                            (int)nb, 0, (int)nb);
             for (size_t li = 0; li < nl; li++)
                 if (d->aux[live[li]] > *maxn2) *maxn2 = d->aux[live[li]];
@@ -1003,6 +1010,7 @@ static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0,
 typedef struct scan_job {
     const ss_index *x;
     const qctx *ctx;
+    const float *qmat; /* the nq prepared queries, row-major (ctx[i].q) */
     size_t nq, s0, s1;
     topk *heaps;
     const ss_filter *f;
@@ -1012,18 +1020,14 @@ typedef struct scan_job {
 
 static void *scan_worker(void *arg) {
     scan_job *j = arg;
-    size_t dim = (size_t)j->x->dim;
     int gemm = use_gemm(j->x, j->nq);
     uint32_t *live = malloc(4096 * sizeof *live);
-    float *qbuf = gemm ? malloc(j->nq * dim * sizeof *qbuf) : NULL;
     float *sbuf = gemm ? malloc(j->nq * GEMM_BLOCK * sizeof *sbuf) : NULL;
-    if (live && (!gemm || (qbuf && sbuf))) {
-        for (size_t q = 0; gemm && q < j->nq; q++) memcpy(qbuf + q * dim, j->ctx[q].q, dim * sizeof *qbuf);
-        scan_range(j->x, j->ctx, j->nq, j->s0, j->s1, j->heaps, j->f, live, qbuf, sbuf, &j->maxn2);
+    if (live && (!gemm || sbuf)) {
+        scan_range(j->x, j->ctx, j->nq, j->s0, j->s1, j->heaps, j->f, live, j->qmat, sbuf, &j->maxn2);
         j->ok = 1;
     }
     free(live);
-    free(qbuf);
     free(sbuf);
     return NULL;
 }
@@ -1055,9 +1059,10 @@ static void gemm_finish(const ss_index *x, const qctx *c, topk *h, int kk, int k
     sort_cands(x->d.ids, h->a, h->n);
 }
 
-/* Exact top-kk of nq queries over all slots; results[q*kk..] sorted, counts[q]. */
-static ss_status flat_search(const ss_index *x, const qctx *ctx, size_t nq, int kk, const ss_filter *f, int nth,
-                             cand *results, int *counts, ss_error *err) {
+/* Exact top-kk of nq queries over all slots; results[q*kk..] sorted, counts[q].
+ * qmat: the prepared queries of ctx as one row-major nq x dim matrix. */
+static ss_status flat_search(const ss_index *x, const qctx *ctx, const float *qmat, size_t nq, int kk,
+                             const ss_filter *f, int nth, cand *results, int *counts, ss_error *err) {
     size_t n = __atomic_load_n(&x->d.n, __ATOMIC_ACQUIRE);
     if ((size_t)nth * 2048 > n) nth = (int)(n / 2048) + 1;
     if (nth > 64) nth = 64;
@@ -1078,7 +1083,7 @@ static ss_status flat_search(const ss_index *x, const qctx *ctx, size_t nq, int 
     if (gemm) ss_blas_single_threaded();
     int started[64] = {0};
     for (int t = 0; t < nth; t++) {
-        jobs[t] = (scan_job){x, ctx, nq, n * (size_t)t / (size_t)nth, n * (size_t)(t + 1) / (size_t)nth,
+        jobs[t] = (scan_job){x, ctx, qmat, nq, n * (size_t)t / (size_t)nth, n * (size_t)(t + 1) / (size_t)nth,
                              heaps + (size_t)t * nq, f, 0, 0};
         if (t > 0) started[t] = pthread_create(&th[t], NULL, scan_worker, &jobs[t]) == 0;
     }
@@ -1161,7 +1166,7 @@ static void *hnsw_worker(void *arg) {
     /* binary asym ranking: a graph walk scores thousands of codes per query, so
      * a per-query byte table (d / 8 x 256 floats) beats masking bits per code */
     size_t nbytes = ((size_t)x->dim + 7) / 8;
-    int use_lut = x->quant == SS_QUANT_BINARY && x->keep_raw && x->metric != SS_METRIC_L2 && x->dim <= 4096;
+    int use_lut = binary_asym(x) && x->dim <= 4096;
     float *lut = use_lut ? malloc(nbytes * 256 * sizeof *lut) : NULL;
     if (!sc || !out || !live || (use_lut && !lut) ||
         ss__scratch_reserve(sc, x->d.n, (size_t)want + (size_t)x->m0 + 2, x->dim)) {
@@ -1173,7 +1178,7 @@ static void *hnsw_worker(void *arg) {
         if (q >= j->nq) break;
         qctx cq = j->p->ctx[q];
         const qctx *c = &cq;
-        if (lut && cq.asym) {
+        if (lut) {
             ss_bits_lut_build(cq.q, (size_t)x->dim, lut);
             cq.lut = lut;
         }
@@ -1245,7 +1250,7 @@ ss_status ss_index_search(const ss_index *cx, const float *queries, size_t nq, i
         if (!res || !cnt) st = ss_fail(err, SS_ERR_NOMEM, "ss_index_search: out of memory");
         for (size_t q0 = 0; st == SS_OK && q0 < nq; q0 += chunk) {
             size_t m = nq - q0 < chunk ? nq - q0 : chunk;
-            st = flat_search(x, qp.ctx + q0, m, kk, f, nth, res, cnt, err);
+            st = flat_search(x, qp.ctx + q0, qp.qn + q0 * (size_t)x->dim, m, kk, f, nth, res, cnt, err);
             for (size_t q = 0; st == SS_OK && q < m; q++)
                 finish_row(x, qp.ctx[q0 + q].q, res + q * (size_t)kk, cnt[q], k, out_ids + (q0 + q) * (size_t)k,
                            out_scores + (q0 + q) * (size_t)k);
