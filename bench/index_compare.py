@@ -57,19 +57,28 @@ def emit(f, **kw):
     f.write(json.dumps(kw) + "\n")
     f.flush()
 
+def build(label, libname, config, out, make, add):
+    """make() -> index (its allocation counts in RSS, not in time); add(index) is
+    the timed build. Prints and records one build row; returns the index."""
+    r0 = rss_mb()
+    idx = make()
+    t = time.perf_counter()
+    add(idx)
+    tb = time.perf_counter() - t
+    per_vec = (rss_mb() - r0) * 1e6 / n
+    print(f"{label}: build {tb:.1f} s, RSS +{per_vec:.0f} B/vec", flush=True)
+    emit(out, lib=libname, kind="build", config=config, build_s=tb, threads=NTH, rss_bytes_per_vector=per_vec)
+    return idx
+
+def ss_add(x):
+    assert lib.ss_index_add(x, None, base.ctypes.data, n, C.byref(err)) == 0, err.msg
+
 searchers = {}  # name -> (lib, config, fn(ef, threads) -> ids)
 QUANT = {"fp32": 0, "int8": 2, "binary": 3}
 for cfg in ("fp32", "int8", "binary"):
-    r0 = rss_mb()
     o = Opts(type=1, metric=1, quantize=QUANT[cfg], m=M, ef_construction=EFC, n_threads=NTH)
-    x = lib.ss_index_new(d, C.byref(o), C.byref(err))
-    t = time.perf_counter()
-    assert lib.ss_index_add(x, None, base.ctypes.data, n, C.byref(err)) == 0, err.msg
-    tb = time.perf_counter() - t
-    r1 = rss_mb()
-    print(f"semsearch {cfg}: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
-    emit(ours_out, lib="semsearch", kind="build", config=cfg, build_s=tb, threads=NTH,
-         rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+    x = build(f"semsearch {cfg}", "semsearch", cfg, ours_out,
+              lambda: lib.ss_index_new(d, C.byref(o), C.byref(err)), ss_add)
     # binary rescores its whole beam: with oversample 1 the beam is ef itself, so
     # the ef sweep traces binary's recall/QPS curve from the low end too (the
     # index default, 8, never searches a beam below 80)
@@ -82,16 +91,12 @@ for cfg in ("fp32", "int8", "binary"):
     searchers["semsearch " + cfg] = ("semsearch", cfg, fn)
 
 import hnswlib
-r0 = rss_mb()
-h = hnswlib.Index(space="ip", dim=d)
-h.init_index(max_elements=n, M=M, ef_construction=EFC, random_seed=100)
-t = time.perf_counter()
-h.add_items(base, np.arange(n), num_threads=NTH)
-tb = time.perf_counter() - t
-r1 = rss_mb()
-print(f"hnswlib: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
-emit(peers_out, lib="hnswlib", kind="build", config="fp32", build_s=tb, threads=NTH,
-     rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+def hnswlib_new():
+    h = hnswlib.Index(space="ip", dim=d)
+    h.init_index(max_elements=n, M=M, ef_construction=EFC, random_seed=100)
+    return h
+h = build("hnswlib", "hnswlib", "fp32", peers_out, hnswlib_new,
+          lambda h: h.add_items(base, np.arange(n), num_threads=NTH))
 def hfn(ef, th):
     h.set_ef(max(ef, K))
     return h.knn_query(qs, k=K, num_threads=th)[0]
@@ -99,16 +104,11 @@ searchers["hnswlib"] = ("hnswlib", "fp32", hfn)
 
 import faiss
 faiss.omp_set_num_threads(NTH)
-r0 = rss_mb()
-fi = faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)
-fi.hnsw.efConstruction = EFC
-t = time.perf_counter()
-fi.add(base)
-tb = time.perf_counter() - t
-r1 = rss_mb()
-print(f"faiss HNSWFlat: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
-emit(peers_out, lib="faiss", kind="build", config="fp32", build_s=tb, threads=NTH,
-     rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+def faiss_hnsw(idx):
+    idx.hnsw.efConstruction = EFC
+    return idx
+fi = build("faiss HNSWFlat", "faiss", "fp32", peers_out,
+           lambda: faiss_hnsw(faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)), lambda i: i.add(base))
 def ffn(ef, th):
     fi.hnsw.efSearch = max(ef, K)
     faiss.omp_set_num_threads(th)
@@ -119,19 +119,13 @@ searchers["faiss"] = ("faiss", "fp32", ffn)
 # scalar quantiser) refined with exact fp32 distances over k_factor * k candidates
 # (semsearch rescoring uses 3x).  PEERS_INT8=0 skips it (it builds slowly).
 if os.environ.get("PEERS_INT8", "1") == "1":
-    r0 = rss_mb()
-    sq = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, M, faiss.METRIC_INNER_PRODUCT)
-    sq.hnsw.efConstruction = EFC
-    fr = faiss.IndexRefineFlat(sq)
-    fr.k_factor = 3
-    t = time.perf_counter()
-    fr.train(base)
-    fr.add(base)
-    tb = time.perf_counter() - t
-    r1 = rss_mb()
-    print(f"faiss HNSWSQ8+refine: build {tb:.1f} s, RSS +{(r1 - r0) * 1e6 / n:.0f} B/vec", flush=True)
-    emit(peers_out, lib="faiss", kind="build", config="int8", build_s=tb, threads=NTH,
-         rss_bytes_per_vector=(r1 - r0) * 1e6 / n)
+    sq = faiss_hnsw(faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, M, faiss.METRIC_INNER_PRODUCT))
+    def refine_new():
+        fr = faiss.IndexRefineFlat(sq)
+        fr.k_factor = 3
+        return fr
+    fr = build("faiss HNSWSQ8+refine", "faiss", "int8", peers_out, refine_new,
+               lambda i: (i.train(base), i.add(base)))
     def sfn(ef, th):
         sq.hnsw.efSearch = max(ef, K * 3)
         faiss.omp_set_num_threads(th)
