@@ -95,10 +95,7 @@ typedef struct dsrc {
     const uint8_t *codes;
     size_t cs, dim;
     float sign;
-    /* fast path: int8 codes against the quantised query */
-    int32_t (*u8)(const uint8_t *, const int8_t *, size_t);
-    const float *aux;
-    int l2;
+    int int8; /* fast path: int8 codes against the quantised query */
 } dsrc;
 
 static inline void dsrc_init(dsrc *ds, const ss_index *x, const qctx *c, const float *q, int exact) {
@@ -108,19 +105,14 @@ static inline void dsrc_init(dsrc *ds, const ss_index *x, const qctx *c, const f
         ds->f32 = x->metric == SS_METRIC_L2 ? x->k->l2_f32 : x->k->dot_f32;
         ds->sign = x->metric == SS_METRIC_L2 ? 1.0f : -1.0f;
         ds->codes = x->d.codes, ds->cs = x->code_size, ds->dim = (size_t)x->dim;
-    } else if (x->quant == SS_QUANT_INT8 && !exact) {
-        ds->u8 = x->k->dot_u8s8;
-        ds->codes = x->d.codes, ds->cs = x->code_size, ds->dim = (size_t)x->dim;
-        ds->aux = x->d.aux, ds->l2 = x->metric == SS_METRIC_L2;
+    } else {
+        ds->int8 = x->quant == SS_QUANT_INT8 && !exact;
     }
 }
 
 static inline float dget(const dsrc *ds, uint32_t s) {
     if (ds->f32) return ds->sign * ds->f32(ds->q, (const float *)(ds->codes + (size_t)s * ds->cs), ds->dim);
-    if (ds->u8) {
-        float dot = ds->c->bias + ds->c->t * (float)ds->u8(ds->codes + (size_t)s * ds->cs, ds->c->qi8, ds->dim);
-        return ds->l2 ? ds->c->qq - 2 * dot + ds->aux[s] : -dot;
-    }
+    if (ds->int8) return ss__dist_int8(ds->x, ds->c, s);
     return ds->exact ? ss__dist_exact(ds->x, ds->q, s) : ss__dist(ds->x, ds->c, s);
 }
 

@@ -184,10 +184,7 @@ float ss__dist(const ss_index *x, const qctx *c, uint32_t s) {
     case SS_QUANT_FP16:
         return x->metric == SS_METRIC_L2 ? x->k->l2_f16(c->q, (const uint16_t *)code, d)
                                          : -x->k->dot_f16(c->q, (const uint16_t *)code, d);
-    case SS_QUANT_INT8: {
-        float dot = c->bias + c->t * (float)x->k->dot_u8s8(code, c->qi8, d);
-        return x->metric == SS_METRIC_L2 ? c->qq - 2 * dot + x->d.aux[s] : -dot;
-    }
+    case SS_QUANT_INT8: return ss__dist_int8(x, c, s);
     case SS_QUANT_BINARY:
         /* With fp32 kept for rescoring (and a dot / cosine metric), candidates
          * are ranked by the fp32 query against the +-1 code, q . (2b - 1) =
@@ -956,7 +953,6 @@ static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0,
     if (block > 4096) block = 4096;
     if (sbuf) block = GEMM_BLOCK;
     int dotpath = x->quant == SS_QUANT_NONE;
-    int l2 = x->metric == SS_METRIC_L2;
     size_t dim = (size_t)x->dim;
     for (size_t b0 = s0; b0 < s1; b0 += block) {
         size_t b1 = b0 + block < s1 ? b0 + block : s1, nl = 0;
@@ -973,11 +969,9 @@ static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0,
             for (; qi < nq; qi++) {
                 const float *row = sbuf + qi * nb;
                 topk *h = &heaps[qi];
-                float qq = ctx[qi].qq;
                 for (size_t li = 0; li < nl; li++) {
                     uint32_t s = live[li];
-                    float dot = row[s - b0];
-                    float dd = l2 ? qq - 2 * dot + d->aux[s] : -dot;
+                    float dd = ss__dot_dist(x, &ctx[qi], row[s - b0], s);
                     if (dd <= topk_bound(h)) topk_push(d->ids, h, (cand){dd, s});
                 }
             }
@@ -990,7 +984,7 @@ static void scan_range(const ss_index *x, const qctx *ctx, size_t nq, size_t s0,
                     uint32_t s = live[li];
                     x->k->dot4_f32(qs, (const float *)(d->codes + (size_t)s * x->code_size), dim, out);
                     for (int t = 0; t < 4; t++) {
-                        float dd = l2 ? ctx[qi + t].qq - 2 * out[t] + d->aux[s] : -out[t];
+                        float dd = ss__dot_dist(x, &ctx[qi + t], out[t], s);
                         topk *h = &heaps[qi + t];
                         if (dd <= topk_bound(h)) topk_push(d->ids, h, (cand){dd, s});
                     }

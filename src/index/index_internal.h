@@ -120,6 +120,18 @@ static inline uint8_t st_load(const ss_index *x, uint32_t s) {
     return __atomic_load_n(&x->d.state[s], __ATOMIC_ACQUIRE);
 }
 
+/* A distance from a dot product q.v: l2 is |q|^2 - 2 q.v + |v|^2 (aux holds
+ * |v|^2 of the stored vector), dot / cosine are -q.v (smaller is closer). */
+static inline float ss__dot_dist(const ss_index *x, const qctx *c, float dot, uint32_t s) {
+    return x->metric == SS_METRIC_L2 ? c->qq - 2 * dot + x->d.aux[s] : -dot;
+}
+
+/* int8 codes against the quantised query: q.v = bias + t * sum_j code_j q8_j */
+static inline float ss__dist_int8(const ss_index *x, const qctx *c, uint32_t s) {
+    const uint8_t *code = x->d.codes + (size_t)s * x->code_size;
+    return ss__dot_dist(x, c, c->bias + c->t * (float)x->k->dot_u8s8(code, c->qi8, (size_t)x->dim), s);
+}
+
 /* index.c */
 float ss__dist(const ss_index *x, const qctx *c, uint32_t s);      /* search distance */
 float ss__dist_exact(const ss_index *x, const float *q, uint32_t s); /* fp32 (raw) distance */
