@@ -33,12 +33,14 @@ for (lib, cfg, th), pts in sorted(series.items(), key=lambda s: (s[0][2], s[0][0
     lines.append(f"| {label.get((lib, cfg), lib + ' ' + cfg)} | {th} | {b.get('build_s', 0):.1f} | "
                  f"{b.get('rss_bytes_per_vector', 0):.0f} | " + " | ".join(f"{x:,.0f}" if x else "—" for x in q) +
                  f" | {max(p[0] for p in pts):.4f} |")
+# (semsearch config, peer) pairs compared, in the ratio and the paired sections
+PAIRS = ((("semsearch", "fp32"), ("hnswlib", "fp32")), (("semsearch", "fp32"), ("faiss", "fp32")),
+         (("semsearch", "int8"), ("faiss", "int8")), (("semsearch", "int8"), ("hnswlib", "fp32")),
+         (("semsearch", "binary"), ("hnswlib", "fp32")), (("semsearch", "binary"), ("faiss", "fp32")))
 lines.append("")
 lines.append("Ratios at equal recall (same run):")
 for th in sorted({k[2] for k in series}):
-    for ours, peer in ((("semsearch", "fp32"), ("hnswlib", "fp32")), (("semsearch", "fp32"), ("faiss", "fp32")),
-                       (("semsearch", "int8"), ("faiss", "int8")), (("semsearch", "int8"), ("hnswlib", "fp32")),
-                       (("semsearch", "binary"), ("hnswlib", "fp32")), (("semsearch", "binary"), ("faiss", "fp32"))):
+    for ours, peer in PAIRS:
         a, b = series.get(ours + (th,)), series.get(peer + (th,))
         if not a or not b:
             continue
@@ -51,9 +53,7 @@ for th in sorted({k[2] for k in series}):
 lines.append("")
 lines.append("Paired per-ef ratios (same ef, same measurement round; median over ef, and recall of each side):")
 for th in sorted({k[2] for k in series}):
-    for ours, peer in ((("semsearch", "fp32"), ("hnswlib", "fp32")), (("semsearch", "fp32"), ("faiss", "fp32")),
-                       (("semsearch", "int8"), ("faiss", "int8")), (("semsearch", "int8"), ("hnswlib", "fp32")),
-                       (("semsearch", "binary"), ("hnswlib", "fp32"))):
+    for ours, peer in PAIRS:
         a, b = series.get(ours + (th,)), series.get(peer + (th,))
         if not a or not b:
             continue
