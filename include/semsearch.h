@@ -48,6 +48,24 @@ typedef struct ss_error {
 const char *ss_status_str(ss_status s);
 
 /* ------------------------------------------------------------------------ */
+/* Thread pool: persistent workers for parallel work (encoder GEMMs,        */
+/* attention, index builds and batched searches). A model, context or index */
+/* either creates its own or uses one the caller passes in its options, so  */
+/* that a server can run one pool for everything.                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ss_pool ss_pool;
+
+/* A pool running work on n_threads threads in total, the calling thread
+ * included (n_threads <= 0: one per online CPU; 1: everything inline).
+ * NULL when no thread could be started.
+ * Thread safety: one pool may be shared by any number of threads and
+ * objects; concurrent jobs take turns. Free it after everything using it. */
+ss_pool *ss_pool_new(int n_threads);
+void ss_pool_free(ss_pool *pool);
+int ss_pool_threads(const ss_pool *pool);
+
+/* ------------------------------------------------------------------------ */
 /* Tokenizer (HF BertWordPiece semantics: BertNormalizer, BertPreTokenizer,  */
 /* WordPiece, template post-processing)                                     */
 /* ------------------------------------------------------------------------ */

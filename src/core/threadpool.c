@@ -7,9 +7,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct ss_pool {
     int n_threads;
+    pthread_mutex_t submit;   /* held by the one caller whose job runs now */
     pthread_t *workers;  /* n_threads - 1 of them; the caller is thread 0 */
     pthread_mutex_t mu;
     pthread_cond_t start, done;
@@ -57,10 +59,11 @@ static void *worker_main(void *varg) {
 }
 
 ss_pool *ss_pool_new(int n_threads) {
-    if (n_threads < 1) n_threads = 1;
+    if (n_threads <= 0) n_threads = ss_online_cpus();
     ss_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n_threads = 1;
+    pthread_mutex_init(&p->submit, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->start, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -94,10 +97,16 @@ void ss_pool_free(ss_pool *p) {
     pthread_mutex_unlock(&p->mu);
     for (int t = 1; t < p->n_threads; t++) pthread_join(p->workers[t - 1], NULL);
     free(p->workers);
+    pthread_mutex_destroy(&p->submit);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->start);
     pthread_cond_destroy(&p->done);
     free(p);
+}
+
+int ss_online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 int ss_pool_threads(const ss_pool *p) { return p ? p->n_threads : 1; }
@@ -108,6 +117,9 @@ void ss_pool_for(ss_pool *p, size_t n, ss_pool_fn fn, void *arg) {
         for (size_t i = 0; i < n; i++) fn(arg, i, 0);
         return;
     }
+    /* Callers on other threads (two encode contexts sharing one pool, an
+     * index search beside them) take turns: each job still gets every worker. */
+    pthread_mutex_lock(&p->submit);
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
@@ -121,4 +133,5 @@ void ss_pool_for(ss_pool *p, size_t n, ss_pool_fn fn, void *arg) {
     pthread_mutex_lock(&p->mu);
     while (p->active > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
+    pthread_mutex_unlock(&p->submit);
 }
