@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "idx_util.h"
-#include "index/vecio.h"
+#include "vecio.h"
 #include "test.h"
 
 static void write_npy(const char *path, const float *v, size_t n, int d) {
