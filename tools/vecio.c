@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "core/fileio.h"
@@ -338,6 +339,11 @@ static float *check_finite(const char *path, float *v, size_t n, int d, ss_error
 }
 
 float *ss_read_vectors(const char *path, size_t *n, int *d, ss_error *err) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ss_fail(err, SS_ERR_IO, "%s is a directory, not a vector file", path);
+        return NULL;
+    }
     size_t len;
     char *buf = ss_read_file(path, &len, err);
     if (!buf) return NULL;

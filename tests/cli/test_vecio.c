@@ -126,6 +126,11 @@ int main(void) {
     CHECK(v == NULL);
     CHECK_CONTAINS(err.msg, "NUL byte at offset 13");
 
+    /* a directory is not a vector file */
+    v = rd(dir, &n, &d, &err);
+    CHECK(v == NULL);
+    CHECK_CONTAINS(err.msg, "is a directory");
+
     /* non-finite values in binary formats */
     float bad[4] = {1, NAN, 2, 3};
     v = rd(put_npy("nan.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", bad, 16), &n, &d, &err);
