@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -289,11 +290,12 @@ static float *read_jsonl(const char *path, char *text, size_t *n, int *d, ss_err
                 ss_fail(err, SS_ERR_FORMAT, "%s:%zu: value %d is not a number", path, line, i);
                 return NULL;
             }
-            float x = (float)e->valuedouble;
+            double dv = e->valuedouble; /* range-checked before the cast (out of range is undefined) */
+            float x = isfinite(dv) && fabs(dv) <= FLT_MAX ? (float)dv : INFINITY;
             if (!isfinite(x)) {
                 cJSON_Delete(j);
                 free(v);
-                ss_fail(err, SS_ERR_FORMAT, "%s:%zu: value %d (%g) is not a finite float32", path, line, i, e->valuedouble);
+                ss_fail(err, SS_ERR_FORMAT, "%s:%zu: value %d (%g) is not a finite float32", path, line, i, dv);
                 return NULL;
             }
             v[rows * (size_t)dim + (size_t)i] = x;
