@@ -145,6 +145,9 @@ ss_status ss_st_open(ss_safetensors *st, const char *path, ss_error *err) {
     cJSON *hdr = cJSON_ParseWithLengthOpts((const char *)base + 8, (size_t)hlen, &end, 0);
     if (!hdr || !cJSON_IsObject(hdr)) {
         cJSON_Delete(hdr);
+        if (ss_json_depth((const char *)base + 8, (size_t)hlen) > CJSON_NESTING_LIMIT)
+            return fail_close(st, err, SS_ERR_FORMAT, "header JSON nesting too deep (more than %s levels)%s", "1000",
+                              "");
         return fail_close(st, err, SS_ERR_FORMAT, "header is not a valid JSON object%s%s", "", "");
     }
     const unsigned char *data = base + 8 + hlen;

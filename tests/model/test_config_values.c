@@ -111,7 +111,7 @@ int main(void) {
     bad_value(M, "pad_token_id", "-5", "-5");
     bad_value(M, "pad_token_id", "30527", "30527");
     for (int b = 0; b <= 3; b++) {
-        char v[8];
+        char v[16];
         snprintf(v, sizeof v, "%d", b);
         bad_value(M, "relative_attention_num_buckets", v, v);
     }
