@@ -1,7 +1,9 @@
 /* Bounded resources in the tokenizer (issue 13 items 10, 11):
  * - canonical ordering is linear: a 10 MB line of alternating combining marks
  *   (U+0301 class 230 / U+0316 class 220, which the old insertion sort made
- *   quadratic: 640 KB took 110 s) tokenizes in seconds, and the linear sort
+ *   quadratic: 640 KB took 110 s) tokenizes in seconds (1 s release, 10 s
+ *   ASan; the 60 s bound is far below the hours a quadratic sort would take
+ *   and far above a loaded CI machine's jitter), and the linear sort
  *   gives exactly the stable by-class order of the old one on random runs;
  * - a tokenizer.json id far beyond its vocabulary (999,999,999 in a tiny file)
  *   is refused before anything is sized from it, naming the file;
@@ -104,7 +106,7 @@ int main(void) {
         printf("  %zu bytes -> %d ids in %.2f s\n", o, k, dt);
         /* uncased BERT: NFD, then the marks are stripped: [CLS] a [SEP] */
         CHECKF(k == 3 && ids[0] == 101 && ids[1] == 1037 && ids[2] == 102, "k = %d (%s)", k, err.msg);
-        CHECKF(dt < 20, "%.1f s: quadratic?", dt);
+        CHECKF(dt < 60, "%.1f s: quadratic?", dt);
         /* letters among the marks: after stripping, one 50,000-letter word,
          * longer than max_input_chars_per_word (100): [CLS] [UNK] [SEP] */
         for (size_t i = 1; i + 5 < o; i += 400) s[i] = 'b', s[i + 1] = 'c'; /* "bc" for U+0301 */
@@ -113,7 +115,7 @@ int main(void) {
         dt = now() - t0;
         printf("  letters every 400 bytes: %d ids in %.2f s\n", k, dt);
         CHECKF(k == 3 && ids[1] == 100, "k = %d, ids[1] = %d", k, k > 1 ? ids[1] : -1);
-        CHECKF(dt < 20, "%.1f s: quadratic?", dt);
+        CHECKF(dt < 60, "%.1f s: quadratic?", dt);
         free(s);
         ss_tokenizer_free(tok);
     }
