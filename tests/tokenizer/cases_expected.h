@@ -44,3 +44,48 @@ static const tok_case tok_cases[] = {
 #define FP_NFD_CTX 0x169f229928355fa3ULL
 #define FP_BERT_CLASS 0x4d0449a68f38e3e4ULL
 #define FP_WS_CLASS 0x88da089d20831637ULL
+
+/* API facts: semantic search engines embed sentences quickly */
+#define API_TEXT "semantic search engines embed sentences quickly"
+static const int api_ids_max0[] = {101, 21641, 3945, 5209, 7861, 8270, 11746, 2855, 102}; /* 9 ids */
+static const int api_ids_max4[] = {101, 21641, 3945, 102}; /* 4 ids */
+static const int api_ids_max2[] = {101, 102}; /* 2 ids */
+#define API_VOCAB_SIZE 30522
+#define API_PAD_ID 0
+static const struct { const char *token; int id; } api_token_ids[] = {
+    {"[CLS]", 101},
+    {"##ing", 2075},
+    {"[MASK]", 103},
+    {"notawordinthevocab", -1},
+};
+static const struct { int id; const char *token; } api_id_tokens[] = {
+    {101, "[CLS]"},
+    {2075, "##ing"},
+    {-1, NULL},
+    {30522, NULL},
+};
+#define MPNET_VOCAB_SIZE 30527
+#define MPNET_PAD_ID 1
+static const int mpnet_empty_ids[] = {0, 2};
+static const struct { int id; const char *token; } mpnet_id_tokens[] = {
+    {30526, "<mask>"},
+};
+
+/* A minimal tokenizer.json and what Tokenizer.from_str makes of it. */
+#define MINIMAL_JSON "{\042normalizer\042: null, \042pre_tokenizer\042: {\042type\042: \042WhitespaceSplit\042}, \042post_processor\042: null, \042model\042: {\042type\042: \042WordPiece\042, \042unk_token\042: \042[UNK]\042, \042continuing_subword_prefix\042: \042##\042, \042max_input_chars_per_word\042: 5, \042vocab\042: {\042[UNK]\042: 0, \042ab\042: 1, \042##c\042: 2, \042a\042: 3, \042##b\042: 4}}}"
+#define MINIMAL_PAD_ID -1
+static const struct { const char *text; int n; int ids[8]; } minimal_cases[] = {
+    {" abc  ab ", 3, {1, 2, 1}},
+    {"abbbbb abd", 2, {0, 0}},
+};
+
+/* tokenizer_config.json merges: AutoTokenizer.from_pretrained(dir)(text.strip()) (transformers). */
+#define CFG_A "{\042do_lower_case\042: true, \042unk_token\042: \042[UNK]\042, \042sep_token\042: \042[SEP]\042, \042pad_token\042: \042[PAD]\042, \042cls_token\042: \042[CLS]\042, \042mask_token\042: \042[MASK]\042, \042tokenizer_class\042: \042BertTokenizer\042, \042added_tokens_decoder\042: {\042103\042: {\042content\042: \042[MASK]\042, \042lstrip\042: true, \042rstrip\042: true, \042normalized\042: false, \042single_word\042: false, \042special\042: true}, \04230522\042: {\042content\042: \042<extra>\042, \042lstrip\042: false, \042rstrip\042: false, \042normalized\042: true, \042single_word\042: true, \042special\042: false}}, \042additional_special_tokens\042: [\042<new1>\042, {\042content\042: \042Hello\042, \042lstrip\042: false, \042rstrip\042: true, \042normalized\042: true, \042single_word\042: false, \042__type\042: \042AddedToken\042}]}"
+#define CFG_B "{\042do_lower_case\042: true, \042unk_token\042: \042[UNK]\042, \042sep_token\042: \042[SEP]\042, \042pad_token\042: \042[PAD]\042, \042cls_token\042: \042[CLS]\042, \042tokenizer_class\042: \042BertTokenizer\042, \042mask_token\042: {\042content\042: \042[MASK]\042, \042lstrip\042: true, \042rstrip\042: false, \042normalized\042: true, \042single_word\042: false, \042__type\042: \042AddedToken\042}}"
+static const struct { const char *cfg, *text; int n; int32_t ids[32]; } merge_cases[] = {
+    {CFG_A, "x [MASK]  y", 5, {101, 1060, 103, 1061, 102}},
+    {CFG_A, "a<extra>b <extra> hello Hello  there", 11, {101, 1037, 1026, 4469, 1028, 1038, 30522, 30524, 30524, 2045, 102}},
+    {CFG_A, "<new1>z  Hello  [mask] <mask>  q", 12, {101, 30523, 1062, 30524, 1031, 7308, 1033, 1026, 7308, 1028, 1053, 102}},
+    {CFG_B, "<new1>z  Hello  [mask] <mask>  q", 15, {101, 1026, 2047, 2487, 1028, 1062, 7592, 1031, 7308, 1033, 1026, 7308, 1028, 1053, 102}},
+    {CFG_B, "hello [MASK] world", 5, {101, 7592, 103, 2088, 102}},
+};

@@ -3,15 +3,25 @@
 texts and per-code-point fingerprints, all computed by the reference (HF
 tokenizers, the version of tools/reference/requirements.txt).
 
-    python3 -m venv /tmp/tokvenv && /tmp/tokvenv/bin/pip install tokenizers==0.19.1
-    /tmp/tokvenv/bin/python tests/tokenizer/make_cases.py > tests/tokenizer/cases_expected.h
+    build/refvenv/bin/python tests/tokenizer/make_cases.py > tests/tokenizer/cases_expected.h
 
-Hand cases run through Tokenizer.from_file(tokenizer.json) with truncation
-and padding off, after str.strip() as sentence-transformers does; truncation
-to max_len counts the special tokens, as sentence-transformers' call does.
+(the reference venv of tools/reference/setup-venv.sh: tokenizers 0.19.1,
+transformers 4.40.2). Every expected value test_tokenizer_cases.c checks
+comes from here, none is written by hand:
+- hand cases run through Tokenizer.from_file(tokenizer.json) with truncation
+  and padding off, after str.strip() as sentence-transformers does; truncation
+  to max_len counts the special tokens, as sentence-transformers' call does;
+- API facts (ids of one text at several max_len, vocabulary sizes, pad ids,
+  token <-> id lookups) from the same tokenizers;
+- a minimal tokenizer.json (MINIMAL_JSON, emitted for the test to write) run
+  through Tokenizer.from_str;
+- tokenizer_config.json merges: AutoTokenizer.from_pretrained(dir)(text.strip())
+  for a copy of all-MiniLM-L6-v2's tokenizer.json next to each config.
 """
 import os
+import shutil
 import sys
+import tempfile
 import tokenizers
 from tokenizers import Tokenizer, normalizers as N, pre_tokenizers as P
 
@@ -104,6 +114,118 @@ def fingerprints():
     return hs
 
 
+API_TEXT = 'semantic search engines embed sentences quickly'
+API_MAX_LENS = [0, 4, 2]
+API_TOKENS = ['[CLS]', '##ing', '[MASK]', 'notawordinthevocab']
+API_IDS = [101, 2075, -1, 30522]  # id -> token (None when out of range)
+MPNET_TOKEN_IDS = [30526]
+
+MINIMAL_JSON = ('{"normalizer": null, "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, '
+                '"model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", '
+                '"max_input_chars_per_word": 5, '
+                '"vocab": {"[UNK]": 0, "ab": 1, "##c": 2, "a": 3, "##b": 4}}}')
+MINIMAL_TEXTS = [' abc  ab ', 'abbbbb abd']
+
+CFG_A = ('{"do_lower_case": true, "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", '
+         '"cls_token": "[CLS]", "mask_token": "[MASK]", "tokenizer_class": "BertTokenizer", '
+         '"added_tokens_decoder": {"103": {"content": "[MASK]", "lstrip": true, "rstrip": true, '
+         '"normalized": false, "single_word": false, "special": true}, "30522": {"content": "<extra>", '
+         '"lstrip": false, "rstrip": false, "normalized": true, "single_word": true, "special": false}}, '
+         '"additional_special_tokens": ["<new1>", {"content": "Hello", "lstrip": false, "rstrip": true, '
+         '"normalized": true, "single_word": false, "__type": "AddedToken"}]}')
+CFG_B = ('{"do_lower_case": true, "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", '
+         '"cls_token": "[CLS]", "tokenizer_class": "BertTokenizer", "mask_token": {"content": "[MASK]", '
+         '"lstrip": true, "rstrip": false, "normalized": true, "single_word": false, "__type": "AddedToken"}}')
+MERGE_CASES = [  # (config name, text)
+    ('CFG_A', 'x [MASK]  y'),
+    ('CFG_A', 'a<extra>b <extra> hello Hello  there'),
+    ('CFG_A', '<new1>z  Hello  [mask] <mask>  q'),
+    ('CFG_B', '<new1>z  Hello  [mask] <mask>  q'),
+    ('CFG_B', 'hello [MASK] world'),
+]
+
+
+def pad_id(d):
+    """transformers' pad_token_id for the folder (tokenizer.json's padding, else
+    the pad_token of tokenizer_config / special_tokens_map), -1 when none."""
+    from transformers import AutoTokenizer
+    i = AutoTokenizer.from_pretrained(d).pad_token_id
+    return -1 if i is None else i
+
+
+def c_ints(xs):
+    return '{%s}' % ', '.join(map(str, xs))
+
+
+def write_facts(w, toks):
+    t = toks['minilm']
+    w('\n/* API facts: %s */\n' % API_TEXT)
+    w('#define API_TEXT %s\n' % c_string(API_TEXT.encode()))
+    for ml in API_MAX_LENS:
+        if ml:
+            t.enable_truncation(ml)
+        else:
+            t.no_truncation()
+        ids = t.encode(API_TEXT).ids
+        w('static const int api_ids_max%d[] = %s; /* %d ids */\n' % (ml, c_ints(ids), len(ids)))
+    t.no_truncation()
+    w('#define API_VOCAB_SIZE %d\n' % t.get_vocab_size())
+    w('#define API_PAD_ID %d\n' % pad_id(MINILM))
+    w('static const struct { const char *token; int id; } api_token_ids[] = {\n')
+    for tok in API_TOKENS:
+        i = t.token_to_id(tok)
+        w('    {%s, %d},\n' % (c_string(tok.encode()), -1 if i is None else i))
+    w('};\n')
+    w('static const struct { int id; const char *token; } api_id_tokens[] = {\n')
+    for i in API_IDS:
+        tok = t.id_to_token(i) if i >= 0 else None
+        w('    {%d, %s},\n' % (i, 'NULL' if tok is None else c_string(tok.encode())))
+    w('};\n')
+    m = toks['mpnet']
+    m.no_truncation()
+    w('#define MPNET_VOCAB_SIZE %d\n' % m.get_vocab_size())
+    w('#define MPNET_PAD_ID %d\n' % pad_id(MPNET))
+    w('static const int mpnet_empty_ids[] = %s;\n' % c_ints(m.encode('').ids))
+    w('static const struct { int id; const char *token; } mpnet_id_tokens[] = {\n')
+    for i in MPNET_TOKEN_IDS:
+        w('    {%d, %s},\n' % (i, c_string(m.id_to_token(i).encode())))
+    w('};\n')
+
+    w('\n/* A minimal tokenizer.json and what Tokenizer.from_str makes of it. */\n')
+    w('#define MINIMAL_JSON %s\n' % c_string(MINIMAL_JSON.encode()))
+    mt = Tokenizer.from_str(MINIMAL_JSON)
+    from transformers import PreTrainedTokenizerFast
+    mp = PreTrainedTokenizerFast(tokenizer_object=mt).pad_token_id
+    w('#define MINIMAL_PAD_ID %d\n' % (-1 if mp is None else mp))
+    w('static const struct { const char *text; int n; int ids[8]; } minimal_cases[] = {\n')
+    for text in MINIMAL_TEXTS:
+        ids = mt.encode(text).ids
+        w('    {%s, %d, %s},\n' % (c_string(text.encode()), len(ids), c_ints(ids)))
+    w('};\n')
+
+    from transformers import AutoTokenizer
+    w('\n/* tokenizer_config.json merges: AutoTokenizer.from_pretrained(dir)(text.strip()) (transformers). */\n')
+    cfgs = {'CFG_A': CFG_A, 'CFG_B': CFG_B}
+    for name, cfg in cfgs.items():
+        w('#define %s %s\n' % (name, c_string(cfg.encode())))
+    rows = []
+    for name, text in MERGE_CASES:
+        d = tempfile.mkdtemp()
+        try:
+            shutil.copyfile(os.path.join(MINILM, 'tokenizer.json'), os.path.join(d, 'tokenizer.json'))
+            with open(os.path.join(d, 'tokenizer_config.json'), 'w', encoding='utf-8') as f:
+                f.write(cfgs[name])
+            tk = AutoTokenizer.from_pretrained(d)
+            rows.append((name, text, tk(text.strip())['input_ids']))
+        finally:
+            shutil.rmtree(d)
+    w('static const struct { const char *cfg, *text; int n; int32_t ids[32]; } merge_cases[] = {\n')
+    for name, text, ids in rows:
+        assert len(ids) <= 32
+        w('    {%s, %s, %d, %s},\n' % (name, c_string(text.encode()), len(ids), c_ints(ids)))
+    w('};\n')
+
+
 def main():
     toks = {}
     for name, d in (('minilm', MINILM), ('mpnet', MPNET)):
@@ -132,6 +254,7 @@ def main():
     w('};\n\n')
     for name, h in fingerprints().items():
         w('#define FP_%s 0x%016xULL\n' % (name.upper(), h))
+    write_facts(w, toks)
 
 
 if __name__ == '__main__':
