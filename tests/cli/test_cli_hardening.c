@@ -195,20 +195,19 @@ int main(void) {
     CHECKF(err && (strstr(err, "non-finite") || strstr(err, "NaN")), "similarity said: %s", err);
     free(out), free(err);
 
-    /* tokenize --tokens: an id without a string is JSON null */
+    /* tokenize --tokens: an id without a string can no longer reach the
+     * printer (the loader refuses sparse vocab ids and post-processor ids
+     * outside the vocabulary, naming the file), so the output is never
+     * "(null)"; the printer itself writes JSON null for such ids. */
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "cp -r '%s/models/bert-cased' '%s/notok' && cd '%s/notok' && "
              "sed -i 's/\"\\[CLS\\]\": *101,//; s/{\"id\": *101,[^}]*},//' tokenizer.json",
              SEMSEARCH_TESTS_DIR, tmp, tmp);
     REQUIRE(system(cmd) == 0);
-    CHECK(run("hi\n", "tokenize --tokens --model notok", &out, &err) == 0);
-    cJSON *j = cJSON_Parse(out);
-    const cJSON *toks = cJSON_GetObjectItemCaseSensitive(j, "tokens");
-    CHECKF(j && cJSON_IsArray(toks), "not JSON: %s (%s)", out, err);
-    CHECKF(cJSON_IsNull(cJSON_GetArrayItem(toks, 0)), "token 0 of %s is not null", out);
+    CHECK(run("hi\n", "tokenize --tokens --model notok", &out, &err) != 0);
     CHECK(out && !strstr(out, "(null)"));
-    cJSON_Delete(j);
+    CHECKF(err && strstr(err, "tokenizer.json") && strstr(err, "30521"), "tokenize said: %s", err);
     free(out), free(err);
 
     /* --threads beyond a multiple of the cores is refused */
