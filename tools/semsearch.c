@@ -12,6 +12,7 @@ static const ss_command commands[] = {
     {"demo", cmd_demo, "embed a small corpus and answer a few queries (top-k search)"},
     {"pull", cmd_pull, "download a model from the Hugging Face hub into the cache (resumable)"},
     {"models", cmd_models, "list cached models: dims, pooling, max_seq_length, size on disk"},
+    {"serve", cmd_serve, "serve the Elasticsearch-compatible and embedding HTTP API (TEI, OpenAI) on one model"},
     {"index", cmd_index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy"},
 };
 
