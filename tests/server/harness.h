@@ -32,7 +32,7 @@ typedef struct test_server {
 
 static pid_t harness_pids_[HARNESS_MAX_SERVERS];
 
-static void harness_kill_all_(void) {
+static inline void harness_kill_all_(void) {
     for (int i = 0; i < HARNESS_MAX_SERVERS; i++)
         if (harness_pids_[i] > 0) {
             kill(harness_pids_[i], SIGKILL);
@@ -41,19 +41,19 @@ static void harness_kill_all_(void) {
         }
 }
 
-static void harness_fatal_(int sig) {
+static inline void harness_fatal_(int sig) {
     for (int i = 0; i < HARNESS_MAX_SERVERS; i++)
         if (harness_pids_[i] > 0) kill(harness_pids_[i], SIGKILL);
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static void harness_forget_(pid_t pid) {
+static inline void harness_forget_(pid_t pid) {
     for (int i = 0; i < HARNESS_MAX_SERVERS; i++)
         if (harness_pids_[i] == pid) harness_pids_[i] = 0;
 }
 
-static double harness_now(void) {
+static inline double harness_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -61,7 +61,7 @@ static double harness_now(void) {
 
 /* Start `SEMSEARCH_CLI serve --port 0 --log-level warn ARGS...` (args NULL-terminated).
  * Returns 0 with s->port set, -1 (with a message) if it did not come up in 60 s. */
-static int server_start(test_server *s, const char *const *args) {
+static inline int server_start(test_server *s, const char *const *args) {
     static int installed;
     if (!installed) {
         installed = 1;
@@ -124,7 +124,7 @@ static int server_start(test_server *s, const char *const *args) {
 }
 
 /* SIGTERM, then wait up to timeout_s; returns the exit status (or -1 if it had to be killed). */
-static int server_stop(test_server *s, double timeout_s) {
+static inline int server_stop(test_server *s, double timeout_s) {
     if (s->pid <= 0) return -1;
     kill(s->pid, SIGTERM);
     double t0 = harness_now();
@@ -149,7 +149,7 @@ static int server_stop(test_server *s, double timeout_s) {
 
 /* ---- raw HTTP/1.1 ------------------------------------------------------------ */
 
-static int tcp_connect(int port) {
+static inline int tcp_connect(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     struct sockaddr_in a = {0};
@@ -165,7 +165,7 @@ static int tcp_connect(int port) {
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n) {
+static inline int send_all(int fd, const char *p, size_t n) {
     while (n) {
         ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
         if (k <= 0) return -1;
@@ -182,7 +182,7 @@ typedef struct http_resp {
     size_t len;
 } http_resp;
 
-static void http_resp_free(http_resp *r) {
+static inline void http_resp_free(http_resp *r) {
     free(r->body);
     r->body = NULL;
 }
@@ -207,7 +207,7 @@ static const char *resp_header(const http_resp *r, const char *name, char *buf, 
 }
 
 /* Read one response from fd (Content-Length bodies; none for HEAD). 0 ok, -1 error/timeout. */
-static int read_resp(int fd, int is_head, http_resp *r, int timeout_ms) {
+static inline int read_resp(int fd, int is_head, http_resp *r, int timeout_ms) {
     memset(r, 0, sizeof *r);
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -237,7 +237,7 @@ static int read_resp(int fd, int is_head, http_resp *r, int timeout_ms) {
 }
 
 /* One request on a fresh connection. extra_headers: "Name: v\r\n..." or NULL. */
-static int http_do(int port, const char *method, const char *path, const char *extra_headers, const char *body,
+static inline int http_do(int port, const char *method, const char *path, const char *extra_headers, const char *body,
                    http_resp *r) {
     int fd = tcp_connect(port);
     if (fd < 0) return -1;
