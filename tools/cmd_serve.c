@@ -9,93 +9,71 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 #include "server/server.h"
-
-static void usage(void) {
-    fprintf(stderr,
-            "usage: semsearch serve [options]\n"
-            "  --data DIR              collections folder (default ./semsearch-data; created if missing)\n"
-            "  --host ADDR             bind address (default 127.0.0.1: loopback only)\n"
-            "  --port N                port (default 9200; 0 = any free port, printed on stdout)\n"
-            "  --model DIR|ORG/NAME    model folder or a model cached by `semsearch pull`\n"
-            "  --model-id NAME         model name reported by /info and /v1/embeddings\n"
-            "  --threads N             encoder threads (default: all cores)\n"
-            "  --max-seq-length N      truncate inputs to N tokens (default: the model's)\n"
-            "  --http-threads N        HTTP worker threads (default 4)\n"
-            "  --max-body-bytes N      request body limit (default 104857600 = 100 MB; 413 beyond)\n"
-            "  --idle-timeout S        close connections idle for S seconds (default 60)\n"
-            "  --header-timeout S      refuse requests whose headers took longer than S seconds (default 30)\n"
-            "  --max-connections N     open connections at most (default 10000)\n"
-            "  --max-connections-per-ip N   (default unlimited)\n"
-            "  --max-batch N           sequences per encoder batch (default 32)\n"
-            "  --max-batch-tokens N    tokens per encoder batch (default 8192)\n"
-            "  --batch-wait-us N       wait up to N us for more texts to share a batch (default 1000; 0 = none)\n"
-            "  --max-queued N          texts waiting for the encoder before 429 (default 8192)\n"
-            "  --max-client-batch N    inputs per embedding request (default 512)\n"
-            "  --api-keys FILE         require 'Authorization: ApiKey K' or 'Bearer K', K one line of FILE\n"
-            "  --tls-cert FILE --tls-key FILE   serve HTTPS (PEM files)\n"
-            "  --grace S               on SIGTERM, wait up to S seconds for requests in flight (default 30)\n"
-            "  --log-level L           error|warn|info|debug (default info: one access-log line per request)\n");
-}
 
 static int log_level(const char *v) {
     const char *names[] = {"error", "warn", "info", "debug"};
     for (int i = 0; i < 4; i++)
         if (!strcmp(v, names[i])) return i;
-    fprintf(stderr, "semsearch serve: --log-level must be error, warn, info or debug, not '%s'\n", v);
-    exit(2);
+    return -1;
 }
 
-int cmd_serve(int argc, char **argv) {
+int cmd_serve(int argc, char **argv, const cli_globals *g) {
     ss_server_options so = {0};
-    so.http.port = 9200;
-    so.data_dir = "semsearch-data";
-    const char *model = NULL;
-    int threads = 0, msl = 0, grace = 30, wait_set = 0;
-    so.http.log_level = SS_LOG_INFO;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "--data")) so.data_dir = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--host")) so.http.host = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--port")) so.http.port = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--model")) model = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--model-id")) so.model_id = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--threads")) threads = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-seq-length")) msl = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--http-threads")) so.http.threads = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-body-bytes")) so.http.max_body_bytes = (size_t)cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--idle-timeout")) so.http.idle_timeout_s = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--header-timeout")) so.http.header_timeout_s = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-connections")) so.http.max_connections = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-connections-per-ip"))
-            so.http.max_connections_per_ip = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-batch")) so.batch.max_batch = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-batch-tokens")) so.batch.max_tokens = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--batch-wait-us")) {
-            int us = cli_int(a, cli_value(argc, argv, &i));
-            so.batch.max_wait_us = us == 0 ? -1 : us;
-            wait_set = 1;
-        } else if (!strcmp(a, "--max-queued")) so.batch.max_queued = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-client-batch")) so.max_client_batch = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--api-keys")) so.api_keys_file = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--tls-cert")) so.tls_cert_file = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--tls-key")) so.tls_key_file = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--grace")) grace = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--log-level")) so.http.log_level = (ss_log_level)log_level(cli_value(argc, argv, &i));
-        else {
-            fprintf(stderr, "semsearch serve: unknown option %s\n", a);
-            usage();
-            return 2;
-        }
-    }
-    (void)wait_set;
-    if (so.http.port > 65535) {
-        fprintf(stderr, "semsearch serve: --port must be 0..65535\n");
-        return 2;
-    }
+    const char *model = NULL, *level = "info", *host = "127.0.0.1";
+    int threads = 0, msl = 0, grace = 30, port = 9200, http_threads = 0, max_body = 0, idle = 0, hdr = 0;
+    int max_conn = 0, per_ip = 0, max_batch = 0, max_tokens = 0, wait_us = 1000, max_queued = 0, client_batch = 0;
+    so.data_dir = g && g->data_dir ? g->data_dir : "semsearch-data";
+    const cli_opt opts[] = {
+        {"data", 0, CLI_STRING, &so.data_dir, "DIR", "collections folder (default: semsearch --data, $SEMSEARCH_DATA, ./semsearch-data)"},
+        {"host", 0, CLI_STRING, &host, "ADDR", "bind address (default 127.0.0.1: loopback only; 0.0.0.0 or :: to listen beyond)"},
+        {"port", 'p', CLI_INT, &port, "N", "port (default 9200; 0 = any free port, printed on stdout)", .lo = 0, .hi = 65535},
+        {"model", 0, CLI_STRING, &model, "DIR", "model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)"},
+        {"model-id", 0, CLI_STRING, &so.model_id, "NAME", "model name reported by /info and /v1/embeddings"},
+        {"threads", 0, CLI_INT, &threads, "N", "encoder threads (default: all cores)", .hi = CLI_THREADS},
+        {"max-seq-length", 0, CLI_INT, &msl, "N", "truncate inputs to N tokens (default: the model's)"},
+        {"http-threads", 0, CLI_INT, &http_threads, "N", "HTTP worker threads (default 4)", .lo = 0, .hi = 256},
+        {"max-body-bytes", 0, CLI_INT, &max_body, "N", "request body limit (default 104857600 = 100 MB, as Elasticsearch; 413 beyond)"},
+        {"idle-timeout", 0, CLI_INT, &idle, "S", "close connections idle for S seconds (default 60)"},
+        {"header-timeout", 0, CLI_INT, &hdr, "S", "refuse requests whose headers took longer than S seconds (default 30)"},
+        {"max-connections", 0, CLI_INT, &max_conn, "N", "open connections at most (default 10000)"},
+        {"max-connections-per-ip", 0, CLI_INT, &per_ip, "N", "open connections per client address (default unlimited)"},
+        {"max-batch", 0, CLI_INT, &max_batch, "N", "sequences per encoder batch (default 32)", .lo = 0, .hi = 4096},
+        {"max-batch-tokens", 0, CLI_INT, &max_tokens, "N", "tokens per encoder batch (default 8192)"},
+        {"batch-wait-us", 0, CLI_INT, &wait_us, "N", "wait up to N us for more texts to share a batch (default 1000; 0 = never)"},
+        {"max-queued", 0, CLI_INT, &max_queued, "N", "texts waiting for the encoder before 429 (default 8192)"},
+        {"max-client-batch", 0, CLI_INT, &client_batch, "N", "inputs per embedding request (default 512)"},
+        {"api-keys", 0, CLI_STRING, &so.api_keys_file, "FILE", "require 'Authorization: ApiKey K' or 'Bearer K', K a line of FILE"},
+        {"tls-cert", 0, CLI_STRING, &so.tls_cert_file, "FILE", "serve HTTPS with this PEM certificate (with --tls-key)"},
+        {"tls-key", 0, CLI_STRING, &so.tls_key_file, "FILE", "PEM private key for --tls-cert"},
+        {"grace", 0, CLI_INT, &grace, "S", "on SIGTERM/SIGINT, wait up to S seconds for requests in flight (default 30)"},
+        {"log-level", 0, CLI_STRING, &level, "L", "error|warn|info|debug (default info: one access-log line per request)"},
+        {0}};
+    const cli_spec spec = {"serve", "[options]",
+                           "  serves the Elasticsearch-compatible API and the embedding endpoints (TEI /embed, OpenAI\n"
+                           "  /v1/embeddings) over one model until SIGTERM or SIGINT; see docs/server.md",
+                           opts, 0, 0, NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    free(pos);
+    int lv = log_level(level);
+    if (lv < 0) return cli_usage_error(&spec, "--log-level must be error, warn, info or debug, not '%s'", level);
+    so.http.log_level = (ss_log_level)lv;
+    so.http.host = host;
+    so.http.port = port;
+    so.http.threads = http_threads;
+    so.http.max_body_bytes = (size_t)max_body;
+    so.http.idle_timeout_s = idle;
+    so.http.header_timeout_s = hdr;
+    so.http.max_connections = max_conn;
+    so.http.max_connections_per_ip = per_ip;
+    so.batch.max_batch = max_batch;
+    so.batch.max_tokens = max_tokens;
+    so.batch.max_wait_us = wait_us == 0 ? -1 : wait_us;
+    so.batch.max_queued = max_queued;
+    so.max_client_batch = client_batch;
     /* Signals go to this thread only (sigwait below): block them before any
      * thread (model pool, batcher, HTTP pool) starts, so all inherit the mask. */
     sigset_t sigs;
@@ -121,7 +99,7 @@ int cmd_serve(int argc, char **argv) {
         return 1;
     }
     printf("semsearch serve: listening on %s://%s:%d (model %s, dim %d, data %s)\n",
-           ss_server_tls(s) ? "https" : "http", so.http.host ? so.http.host : "127.0.0.1", ss_server_port(s),
+           ss_server_tls(s) ? "https" : "http", host, ss_server_port(s),
            so.model_dir, ss_model_dim(m), so.data_dir);
     fflush(stdout);
     int sig = 0;
