@@ -523,11 +523,12 @@ ss_http *ss_http_start(const ss_http_options *opts, ss_error *err) {
         {MHD_OPTION_END, 0, NULL},
     };
     h->d = MHD_start_daemon(
-        flags, (uint16_t)h->o.port, NULL, NULL, access_cb, h, MHD_OPTION_SOCK_ADDR, sa,
+        flags, (uint16_t)h->o.port, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
+        MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)h->o.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->o.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->o.max_connections_per_ip, MHD_OPTION_URI_LOG_CALLBACK,
-        uri_log, h, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
+        uri_log, h, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, h->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     if (!h->d) {
         ss_fail(err, SS_ERR_IO, "cannot listen on %s:%d%s (address in use, no permission, or a bad TLS key/cert)",

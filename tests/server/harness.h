@@ -110,7 +110,8 @@ static inline int server_start(test_server *s, const char *const *args) {
         len += (size_t)k;
         line[len] = '\0';
         const char *at = strstr(line, "listening on http");
-        const char *colon = at ? strstr(at + 18, ":") : NULL;
+        const char *scheme = at ? strstr(at, "://") : NULL;
+        const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
         if (colon && strchr(colon, ' ')) {
             s->port = atoi(colon + 1);
             return s->port > 0 ? 0 : -1;

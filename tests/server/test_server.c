@@ -5,6 +5,8 @@
  * finishing a request in flight. */
 #include <pthread.h>
 
+#include <curl/curl.h>
+
 #include <cjson/cJSON.h>
 
 #include "semsearch.h"
@@ -579,6 +581,56 @@ static void test_sigterm(const char *tmpdir) {
     CHECK(tcp_connect(s.port) < 0 || 1); /* port may be reused by now; nothing to assert beyond exit */
 }
 
+/* ---- TLS (GnuTLS inside libmicrohttpd), with a throwaway self-signed cert ---------- */
+
+static size_t collect(char *p, size_t sz, size_t n, void *user) {
+    char *buf = user;
+    size_t have = strlen(buf), add = sz * n;
+    if (have + add < 4096) {
+        memcpy(buf + have, p, add);
+        buf[have + add] = '\0';
+    }
+    return sz * n;
+}
+
+static void test_tls(const char *tmpdir) {
+    char cmd[2048], cert[512], key[512], data[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", tmpdir);
+    snprintf(key, sizeof key, "%s/key.pem", tmpdir);
+    snprintf(data, sizeof data, "%s/data-tls", tmpdir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' -days 1 -subj /CN=127.0.0.1 "
+             ">/dev/null 2>&1", key, cert);
+    REQUIRE(system(cmd) == 0); /* the openssl CLI makes the test's certificate */
+    test_server s;
+    const char *args[] = {"--data", data, "--model", SEMSEARCH_MODEL_DIR, "--tls-cert", cert, "--tls-key", key, NULL};
+    REQUIRE(server_start(&s, args) == 0);
+    CURL *c = curl_easy_init();
+    char url[128], body[4096] = "", hdrs[4096] = "";
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/", s.port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L); /* CN, no subjectAltName */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, hdrs);
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    CHECKF(rc == CURLE_OK && code == 200, "HTTPS GET /: %s, HTTP %ld", curl_easy_strerror(rc), code);
+    CHECK_CONTAINS(hdrs, "X-Elastic-Product: Elasticsearch");
+    CHECK_CONTAINS(body, "You Know, for Search");
+    curl_easy_cleanup(c);
+    /* plain HTTP to the TLS port is not answered as HTTP */
+    http_resp r;
+    int plain = http_do(s.port, "GET", "/", NULL, NULL, &r);
+    CHECK(plain != 0 || r.status != 200);
+    if (plain == 0) http_resp_free(&r);
+    CHECK(server_stop(&s, 30) == 0);
+}
+
 int main(void) {
     ss_error err;
     M = ss_model_load(SEMSEARCH_MODEL_DIR, NULL, &err);
@@ -600,6 +652,7 @@ int main(void) {
     CHECKF(server_stop(&s, 30) == 0, "clean exit on SIGTERM");
     test_api_keys(tmpdir);
     test_sigterm(tmpdir);
+    test_tls(tmpdir);
     ss_model_free(M);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
