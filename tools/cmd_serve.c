@@ -1,7 +1,9 @@
 /* cmd_serve.c — `semsearch serve`: the Elasticsearch-compatible and embedding
  * HTTP server (src/server/). Loads the model once, serves until SIGTERM or
  * SIGINT, then shuts down gracefully (in-flight requests finish). */
+#include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,20 @@
 #include "commands.h"
 #include "opts.h"
 #include "server/server.h"
+
+/* SIGTERM / SIGINT -> one byte on a pipe that main() waits on. A handler (not
+ * sigwait) because threads started before main (OpenBLAS's) do not block the
+ * signals, and a process-directed signal may land on any of them. The write
+ * end is set once, before the handler is installed. */
+static int signal_pipe_w = -1;
+
+static void on_signal(int sig) {
+    unsigned char b = (unsigned char)sig;
+    int saved = errno;
+    if (write(signal_pipe_w, &b, 1) < 0) { /* nothing safe to do */
+    }
+    errno = saved;
+}
 
 static int log_level(const char *v) {
     const char *names[] = {"error", "warn", "info", "debug"};
@@ -74,13 +90,19 @@ int cmd_serve(int argc, char **argv, const cli_globals *g) {
     so.batch.max_wait_us = wait_us == 0 ? -1 : wait_us;
     so.batch.max_queued = max_queued;
     so.max_client_batch = client_batch;
-    /* Signals go to this thread only (sigwait below): block them before any
-     * thread (model pool, batcher, HTTP pool) starts, so all inherit the mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    int sp[2];
+    if (pipe(sp) != 0) {
+        perror("semsearch serve: pipe");
+        return 1;
+    }
+    signal_pipe_w = sp[1];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up is an error return, not a kill */
     /* Many idle keep-alive connections: allow as many descriptors as the hard limit. */
     struct rlimit rl;
@@ -102,8 +124,9 @@ int cmd_serve(int argc, char **argv, const cli_globals *g) {
            ss_server_tls(s) ? "https" : "http", host, ss_server_port(s),
            so.model_dir, ss_model_dim(m), so.data_dir);
     fflush(stdout);
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    unsigned char sig = 0;
+    while (read(sp[0], &sig, 1) < 0 && errno == EINTR) {
+    }
     fprintf(stderr, "semsearch serve: %s: shutting down (finishing requests in flight, up to %d s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
     ss_server_stop(s, grace);

@@ -184,6 +184,30 @@ void ss_batcher_free(ss_batcher *b) {
     free(b);
 }
 
+void ss_batcher_cancel(ss_batcher *b) {
+    ss_embed_job *done[64];
+    for (;;) {
+        int n_done = 0;
+        pthread_mutex_lock(&b->mu);
+        b->stop = 1;
+        while (b->head && n_done < 64) {
+            ss_embed_job *j = b->head;
+            b->head = j->qnext_;
+            if (!b->head) b->tail = NULL;
+            j->status = SS_ERR_IO;
+            snprintf(j->error, sizeof j->error, "the server is shutting down");
+            b->queued -= (long)(j->n - j->next_);
+            j->finished_ += j->n - j->next_;
+            j->next_ = j->n;
+            if (j->finished_ == j->n) done[n_done++] = j; /* else its last batch completes it */
+        }
+        int more = b->head != NULL;
+        pthread_mutex_unlock(&b->mu);
+        for (int i = 0; i < n_done; i++) done[i]->done(done[i], done[i]->user);
+        if (!more) break;
+    }
+}
+
 int ss_batcher_submit(ss_batcher *b, ss_embed_job *job) {
     if (job->n == 0) return -1;
     pthread_mutex_lock(&b->mu);

@@ -54,6 +54,11 @@ ss_batcher *ss_batcher_new(ss_model *m, const ss_batcher_options *o, ss_metrics 
 /* Finishes every job already queued, then stops the thread and frees. */
 void ss_batcher_free(ss_batcher *b);
 
+/* Refuse new jobs from now on and fail every text not yet in a batch
+ * (status SS_ERR_IO, "shutting down"); jobs complete as their last batch
+ * finishes. For shutdown after the grace period. */
+void ss_batcher_cancel(ss_batcher *b);
+
 /* Queue a job (n >= 1). 0 on success; -1 when the queue is full or the
  * batcher is stopping (the job is untouched; answer 429 / 503). */
 int ss_batcher_submit(ss_batcher *b, ss_embed_job *job);

@@ -90,7 +90,7 @@ static int bad(embed_call *c, ss_http_resp *resp, int tei_status, const char *te
                const char *msg) {
     if (c->kind == API_TEI) tei_error(resp, tei_status, tei_type, "%s", msg);
     else
-        openai_error(resp, tei_status == 429 ? 429 : tei_status >= 500 || tei_status == 424 ? 500 : 400,
+        openai_error(resp, tei_status == 429 || tei_status == 503 ? tei_status : tei_status == 424 ? 500 : 400,
                      tei_status == 429 ? "rate_limit_exceeded" : "invalid_request_error", param, "%s", msg);
     call_free(c);
     return SS_HTTP_DONE;
@@ -194,6 +194,10 @@ static void finish(ss_http_req *r, ss_http_resp *resp, void *user) {
     embed_call *c = user;
     if (c->rejected) {
         bad(c, resp, 429, "overloaded", NULL, "Model is overloaded: too many texts queued, retry later");
+        return;
+    }
+    if (c->job.status == SS_ERR_IO) { /* cancelled at shutdown */
+        bad(c, resp, 503, "unhealthy", NULL, "the server is shutting down; retry on another instance");
         return;
     }
     if (c->job.status != SS_OK) {

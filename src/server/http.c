@@ -39,6 +39,7 @@ struct ss_http {
     pthread_mutex_t mu;
     pthread_cond_t idle;
     int in_flight; /* requests whose headers are in and whose response is not done */
+    int suspended; /* deferred requests not yet completed (MHD must not stop while one is suspended) */
     int stopping;
 };
 
@@ -230,12 +231,17 @@ int ss_http_defer(ss_http_req *r, ss_http_finish_fn finish, void *user) {
     r->deferred = 1;
     r->finish = finish;
     r->finish_user = user;
+    pthread_mutex_lock(&r->h->mu);
+    r->h->suspended++;
+    pthread_mutex_unlock(&r->h->mu);
     /* Suspend before the handler hands the work to another thread, so that
      * resume can never come first. */
     MHD_suspend_connection(r->conn);
     return SS_HTTP_DEFERRED;
 }
 
+/* Counted down in completed_cb, not here: MHD moves a resumed connection off
+ * its suspended list later, on its own thread. */
 void ss_http_resume(ss_http_req *r) { MHD_resume_connection(r->conn); }
 
 /* ---- the MHD callbacks --------------------------------------------------------- */
@@ -457,7 +463,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (r->counted) {
         pthread_mutex_lock(&h->mu);
-        if (--h->in_flight == 0) pthread_cond_broadcast(&h->idle);
+        if (r->deferred) h->suspended--;
+        if (--h->in_flight == 0 || h->suspended == 0) pthread_cond_broadcast(&h->idle);
         pthread_mutex_unlock(&h->mu);
     }
     ss_route_match_clear(&r->match);
@@ -545,13 +552,17 @@ fail:
     return NULL;
 }
 
-void ss_http_stop(ss_http *h, int grace_s) {
-    if (!h) return;
+void ss_http_quiesce(ss_http *h) {
     pthread_mutex_lock(&h->mu);
+    int was = h->stopping;
     h->stopping = 1;
     pthread_mutex_unlock(&h->mu);
+    if (was) return;
     MHD_socket ls = MHD_quiesce_daemon(h->d); /* no new connections from here on */
     if (ls != MHD_INVALID_SOCKET) close(ls);
+}
+
+int ss_http_wait(ss_http *h, int grace_s) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += grace_s > 0 ? grace_s : 0;
@@ -560,8 +571,22 @@ void ss_http_stop(ss_http *h, int grace_s) {
         if (pthread_cond_timedwait(&h->idle, &h->mu, &until) == ETIMEDOUT) break;
     int left = h->in_flight;
     pthread_mutex_unlock(&h->mu);
-    if (left) ss_http_log(h, SS_LOG_WARN, "shutdown: %d request(s) still running after %d s; closing them", left, grace_s);
-    MHD_stop_daemon(h->d); /* closes idle keep-alive connections */
+    return left;
+}
+
+void ss_http_close(ss_http *h) {
+    if (!h) return;
+    ss_http_quiesce(h);
+    pthread_mutex_lock(&h->mu);
+    while (h->suspended > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        if (pthread_cond_timedwait(&h->idle, &h->mu, &until) == ETIMEDOUT)
+            ss_http_log(h, SS_LOG_WARN, "shutdown: waiting for %d deferred request(s)", h->suspended);
+    }
+    pthread_mutex_unlock(&h->mu);
+    MHD_stop_daemon(h->d); /* joins the pool; closes idle keep-alive connections */
     pthread_cond_destroy(&h->idle);
     pthread_mutex_destroy(&h->mu);
     free(h);

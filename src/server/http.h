@@ -64,9 +64,14 @@ typedef struct ss_http_options {
 ss_http *ss_http_start(const ss_http_options *opts, ss_error *err);
 int ss_http_port(const ss_http *h);
 int ss_http_tls(const ss_http *h);
-/* Graceful stop: stop accepting, wait (up to grace_s seconds) for requests in
- * flight to finish, then close every connection and free everything. */
-void ss_http_stop(ss_http *h, int grace_s);
+/* Graceful stop in three steps: quiesce (stop accepting; responses from now
+ * on say Connection: close), wait (up to grace_s seconds for the requests in
+ * flight; returns how many are left), close (waits for every deferred request
+ * to be resumed and answered — whoever holds them must finish or cancel them
+ * — then closes all connections and frees everything). */
+void ss_http_quiesce(ss_http *h);
+int ss_http_wait(ss_http *h, int grace_s);
+void ss_http_close(ss_http *h);
 
 /* Log a line at a level (stderr, timestamped) if the server's level allows it. */
 void ss_http_log(const ss_http *h, ss_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

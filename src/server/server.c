@@ -122,7 +122,17 @@ int ss_server_tls(const ss_server *s) { return ss_http_tls(s->http); }
 
 void ss_server_stop(ss_server *s, int grace_s) {
     if (!s) return;
-    ss_http_stop(s->http, grace_s);
+    ss_http_quiesce(s->http);
+    int left = ss_http_wait(s->http, grace_s);
+    if (left) {
+        /* Out of grace: texts not yet encoded are failed (503), the batch
+         * being encoded finishes; then every deferred request can answer. */
+        ss_http_log(s->http, SS_LOG_WARN, "shutdown: %d request(s) still running after %d s; cancelling queued texts",
+                    left, grace_s);
+        ss_batcher_cancel(s->batcher);
+        ss_http_wait(s->http, 10);
+    }
+    ss_http_close(s->http);
     ss_batcher_free(s->batcher);
     ss_router_free(s->router);
     ss_metrics_free(s->metrics);
