@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# setup-venv.sh DIR — a venv with the real clients the server tests drive
-# (openai, huggingface_hub, elasticsearch 8.x), every package pinned with ==
-# in requirements.txt (pip freeze of requirements.in). Idempotent: a venv
+# setup-venv.sh DIR [REQUIREMENTS] — a venv with the real clients the server
+# tests drive: requirements.txt (default; openai, huggingface_hub,
+# elasticsearch 8.x — pip freeze of requirements.in) or requirements-es9.txt
+# (the elasticsearch 9.x client), every package pinned with ==. Idempotent: a venv
 # whose stamp matches requirements.txt is reused. Needs PyPI once; fails
 # loudly (exit 1, a message naming what failed) when pip cannot fetch.
 set -euo pipefail
-dir=${1:?usage: setup-venv.sh DIR}
+dir=${1:?usage: setup-venv.sh DIR [REQUIREMENTS]}
 here=$(cd "$(dirname "$0")" && pwd)
-req="$here/requirements.txt"
+req="$here/${2:-requirements.txt}"
 stamp="$dir/.semsearch-requirements"
 if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then exit 0; fi
 rm -rf "$dir"
