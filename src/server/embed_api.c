@@ -33,6 +33,7 @@ typedef struct embed_call {
     ss_encode_options eo;
     int base64;
     int rejected; /* the batcher refused the job: answer 429 */
+    int done;     /* release/acquire: the batcher's writes (vectors, status) happen before finish() reads them */
     char *model;
     ss_embed_job job;
 } embed_call;
@@ -186,12 +187,19 @@ static char *json_string(const char *s) {
 static void job_done(ss_embed_job *job, void *user) {
     (void)job;
     embed_call *c = user;
+    /* MHD's own (uninstrumented) locking orders resume before the callback;
+     * this makes the edge explicit, for the reader and for ThreadSanitizer. */
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
     ss_http_resume(c->r); /* finish() runs on an HTTP thread */
 }
 
 static void finish(ss_http_req *r, ss_http_resp *resp, void *user) {
     (void)r;
     embed_call *c = user;
+    if (!c->rejected && !__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
+        bad(c, resp, 424, "backend", NULL, "internal error: resumed before the encoder finished");
+        return;
+    }
     if (c->rejected) {
         bad(c, resp, 429, "overloaded", NULL, "Model is overloaded: too many texts queued, retry later");
         return;
