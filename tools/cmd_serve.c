@@ -2,6 +2,7 @@
  * HTTP server (src/server/). Loads the model once, serves until SIGTERM or
  * SIGINT, then shuts down gracefully (in-flight requests finish). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -124,8 +125,13 @@ int cmd_serve(int argc, char **argv, const cli_globals *g) {
            ss_server_tls(s) ? "https" : "http", host, ss_server_port(s),
            so.model_dir, ss_model_dim(m), so.data_dir);
     fflush(stdout);
+    /* poll with a timeout, not a blocking read: ThreadSanitizer runs a signal
+     * handler that arrives during a blocking call only at the thread's next
+     * intercepted call, so a read() that never returns would never see it. */
     unsigned char sig = 0;
-    while (read(sp[0], &sig, 1) < 0 && errno == EINTR) {
+    for (;;) {
+        struct pollfd pf = {sp[0], POLLIN, 0};
+        if (poll(&pf, 1, 500) > 0 && read(sp[0], &sig, 1) == 1) break;
     }
     fprintf(stderr, "semsearch serve: %s: shutting down (finishing requests in flight, up to %d s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
