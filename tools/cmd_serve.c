@@ -121,8 +121,9 @@ int cmd_serve(int argc, char **argv, const cli_globals *g) {
         ss_model_free(m);
         return 1;
     }
-    printf("semsearch serve: listening on %s://%s:%d (model %s, dim %d, data %s)\n",
-           ss_server_tls(s) ? "https" : "http", host, ss_server_port(s),
+    int v6 = strchr(host, ':') != NULL; /* an IPv6 address goes in brackets in a URL */
+    printf("semsearch serve: listening on %s://%s%s%s:%d (model %s, dim %d, data %s)\n",
+           ss_server_tls(s) ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", ss_server_port(s),
            so.model_dir, ss_model_dim(m), so.data_dir);
     fflush(stdout);
     /* poll with a timeout, not a blocking read: ThreadSanitizer runs a signal

@@ -110,9 +110,11 @@ static inline int server_start(test_server *s, const char *const *args) {
         len += (size_t)k;
         line[len] = '\0';
         const char *at = strstr(line, "listening on http");
-        const char *scheme = at ? strstr(at, "://") : NULL;
-        const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-        if (colon && strchr(colon, ' ')) {
+        /* "listening on http://HOST:PORT (model ..." — HOST may be [v6] */
+        const char *sp = at ? strstr(at, " (") : NULL, *colon = NULL;
+        for (const char *q = at; sp && q < sp; q++)
+            if (*q == ':') colon = q;
+        if (colon && sp) {
             s->port = atoi(colon + 1);
             return s->port > 0 ? 0 : -1;
         }
