@@ -108,7 +108,12 @@ const char *ss_http_header(const ss_http_req *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 const char *ss_http_query(const ss_http_req *r, const char *name) {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    const char *v = NULL;
+    size_t vl = 0;
+    /* "?pretty" (no '=') is present with a NULL value in MHD: report it as "" */
+    if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &vl) != MHD_YES)
+        return NULL;
+    return v ? v : "";
 }
 const char *ss_http_param(const ss_http_req *r, const char *name) {
     for (int i = 0; i < r->match.n_params; i++)
@@ -255,8 +260,32 @@ static const char *json_type(int compat) {
     }
 }
 
+/* ?pretty (and ?pretty=true), as Elasticsearch: the same JSON, indented. */
+static void maybe_pretty(ss_http_req *r, ss_http_resp *resp) {
+    const char *p = ss_http_query(r, "pretty");
+    if (!p || !strcmp(p, "false") || !resp->len) return;
+    const char *ct = resp->content_type ? resp->content_type : "application/json";
+    if (!strstr(ct, "json")) return;
+    cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
+    char *pretty = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!pretty) return;
+    size_t n = strlen(pretty);
+    char *nl = realloc(pretty, n + 2); /* Elasticsearch ends pretty output with a newline */
+    if (!nl) {
+        free(pretty);
+        return;
+    }
+    nl[n] = '\n';
+    nl[n + 1] = '\0';
+    free(resp->body);
+    resp->body = nl;
+    resp->len = n + 1;
+}
+
 static enum MHD_Result send_resp(ss_http_req *r, ss_http_resp *resp) {
     if (resp->status == 0) ss_http_es_error(resp, 500, "exception", "handler produced no response");
+    maybe_pretty(r, resp);
     struct MHD_Response *m = resp->len
                                  ? MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE)
                                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -266,6 +295,8 @@ static enum MHD_Result send_resp(ss_http_req *r, ss_http_resp *resp) {
     }
     if (resp->len) resp->body = NULL; /* MHD owns it now */
     MHD_add_response_header(m, "X-Elastic-Product", "Elasticsearch");
+    const char *opaque = ss_http_header(r, "X-Opaque-Id"); /* echoed, as Elasticsearch does */
+    if (opaque) MHD_add_response_header(m, "X-Opaque-Id", opaque);
     MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type ? resp->content_type : json_type(r->compat));
     for (int i = 0; i < resp->n_headers; i++) MHD_add_response_header(m, resp->header_names[i], resp->header_values[i]);

@@ -81,7 +81,7 @@ void ss_http_log(const ss_http *h, ss_log_level level, const char *fmt, ...) __a
 const char *ss_http_method(const ss_http_req *r);
 const char *ss_http_path(const ss_http_req *r);
 const char *ss_http_header(const ss_http_req *r, const char *name); /* case-insensitive */
-const char *ss_http_query(const ss_http_req *r, const char *name);  /* NULL if absent   */
+const char *ss_http_query(const ss_http_req *r, const char *name);  /* NULL if absent, "" for ?flag */
 const char *ss_http_param(const ss_http_req *r, const char *name);  /* {name} in route  */
 const char *ss_http_body(const ss_http_req *r, size_t *len);        /* NUL-terminated   */
 void *ss_http_app(const ss_http_req *r);                            /* router's app ptr */

@@ -109,6 +109,15 @@ static void test_es_basics(void) {
     check_es_error(&r, 400, "media_type_header_exception");
     http_resp_free(&r);
 
+    /* ?pretty indents (same JSON, newline-terminated); X-Opaque-Id is echoed */
+    REQUIRE(http_do(PORT, "GET", "/_cluster/health?pretty", "X-Opaque-Id: req-42\r\n", NULL, &r) == 0);
+    CHECK(r.status == 200 && r.len > 2 && r.body[r.len - 1] == '\n' && strstr(r.body, "\n\t\"status\":\t\"green\""));
+    CHECK(resp_header(&r, "X-Opaque-Id", buf, sizeof buf) && !strcmp(buf, "req-42"));
+    j = json_of(&r);
+    CHECK(j && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "status")), "green"));
+    cJSON_Delete(j);
+    http_resp_free(&r);
+
     /* unknown route: 400 as Elasticsearch; known path, wrong method: 405 + Allow */
     REQUIRE(http_do(PORT, "GET", "/_no_such_api/x", NULL, NULL, &r) == 0);
     check_es_error(&r, 400, "illegal_argument_exception");
