@@ -19,7 +19,8 @@ typedef struct cli_globals {
     X(demo, "embed a small corpus and answer a few queries (top-k search)")                                \
     X(pull, "download a model from the Hugging Face hub into the cache (resumable)")                       \
     X(models, "list cached models: dims, pooling, max_seq_length, size on disk")                          \
-    X(index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy")
+    X(index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy")             \
+    X(serve, "HTTP server: Elasticsearch-compatible API + embedding endpoints (TEI, OpenAI), dynamic batching")
 
 #define SS_DECLARE_VERB(verb, summary) int cmd_##verb(int argc, char **argv, const cli_globals *g);
 SS_VERBS(SS_DECLARE_VERB)
