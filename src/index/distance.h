@@ -43,6 +43,22 @@ static inline void dc_init(ss_dc *dc, const ss_store *s, const qctx *c, const fl
     }
 }
 
+/* A computer whose query is the stored vector of slot (graph construction):
+ * scored exactly when fp32 is at hand, else as a prepared query of its
+ * dequantised vector. fbuf: 5 * dim floats (query, its int8 / binary form,
+ * dc_pair's space). */
+static inline void dc_init_slot(ss_dc *dc, qctx *c, const ss_store *s, uint32_t slot, float *fbuf) {
+    size_t dim = (size_t)s->dim;
+    if (ss__has_f32(s)) {
+        dc_init(dc, s, c, ss__vec_f32(s, slot, NULL), 1, fbuf + 2 * dim);
+    } else {
+        float *q = fbuf;
+        memcpy(q, ss__vec_f32(s, slot, fbuf + 2 * dim), dim * 4);
+        ss__prep_query(s, q, c, (int8_t *)(fbuf + dim), (uint64_t *)(fbuf + dim));
+        dc_init(dc, s, c, q, 0, fbuf + 2 * dim);
+    }
+}
+
 /* distance from the query to slot (smaller is closer) */
 static inline float dc_query(const ss_dc *dc, uint32_t slot) {
     if (dc->f32) return dc->sign * dc->f32(dc->q, (const float *)(dc->codes + (size_t)slot * dc->cs), dc->dim);

@@ -179,8 +179,10 @@ static inline uint32_t links_read(const uint32_t *l, uint32_t maxc, uint32_t *ou
         }
         uint32_t cnt = SS_LINK_COUNT(w1);
         if (cnt > maxc) cnt = maxc;
-        for (uint32_t i = 0; i < cnt; i++) out[i] = __atomic_load_n(l + 1 + i, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        /* acquire loads: the header's re-load below cannot move before them,
+         * and an id stored after the writer's busy mark makes that mark
+         * visible here (no fences: free on x86, and ThreadSanitizer models it) */
+        for (uint32_t i = 0; i < cnt; i++) out[i] = __atomic_load_n(l + 1 + i, __ATOMIC_ACQUIRE);
         uint32_t w2 = __atomic_load_n(l, __ATOMIC_RELAXED);
         if ((w2 >> 16) == (w1 >> 16)) return cnt;
     }
@@ -190,8 +192,8 @@ static inline uint32_t links_read(const uint32_t *l, uint32_t maxc, uint32_t *ou
 static void links_publish(uint32_t *l, const cand *c, uint32_t cnt) {
     uint32_t w = __atomic_load_n(l, __ATOMIC_RELAXED), ver = w >> 16;
     __atomic_store_n(l, ((ver + 1) << 16) | SS_LINK_COUNT(w), __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    for (uint32_t i = 0; i < cnt; i++) __atomic_store_n(l + 1 + i, c[i].s, __ATOMIC_RELAXED);
+    /* release stores: each id is ordered after the busy mark */
+    for (uint32_t i = 0; i < cnt; i++) __atomic_store_n(l + 1 + i, c[i].s, __ATOMIC_RELEASE);
     __atomic_store_n(l, ((ver + 2) << 16) | cnt, __ATOMIC_RELEASE);
 }
 
@@ -355,25 +357,12 @@ static void link_back(ss_hnsw *g, const ss_dc *dc, uint32_t nb, uint32_t slot, f
     pthread_mutex_unlock(mu);
 }
 
-/* Build a computer whose query is the stored vector of slot (construction). */
-static void dc_for_slot(ss_dc *dc, qctx *c, const ss_store *s, uint32_t slot, float *fbuf) {
-    size_t dim = (size_t)s->dim;
-    if (ss__has_f32(s)) {
-        dc_init(dc, s, c, ss__vec_f32(s, slot, NULL), 1, fbuf + 2 * dim);
-    } else {
-        float *q = fbuf;
-        memcpy(q, ss__vec_f32(s, slot, fbuf + 2 * dim), dim * 4);
-        ss__prep_query(s, q, c, (int8_t *)(fbuf + dim), (uint64_t *)(fbuf + dim));
-        dc_init(dc, s, c, q, 0, fbuf + 2 * dim);
-    }
-}
-
 int ss__hnsw_insert(ss_hnsw *g, const ss_store *s, uint32_t slot, scratch *sc) {
     size_t n = __atomic_load_n(&s->n, __ATOMIC_ACQUIRE);
     int level = g->levels[slot];
     qctx c;
     ss_dc dc;
-    dc_for_slot(&dc, &c, s, slot, sc->fbuf);
+    dc_init_slot(&dc, &c, s, slot, sc->fbuf);
     uint64_t ep = __atomic_load_n(&g->ep, __ATOMIC_ACQUIRE);
     int locked = 0, rc = 0;
     if (ep == 0 || level > (int)(ep >> 32) - 1) {

@@ -14,8 +14,9 @@
  *  - rewriting a list (pruning): the writer sets the version odd (busy),
  *    stores the new ids, then stores version + 2 and the new count (release).
  *    Readers (links_read in hnsw.c) load the header (acquire), retry while it
- *    is busy, copy the ids (relaxed atomic loads), then re-load the header
- *    after an acquire fence and retry if the version moved.
+ *    is busy, copy the ids (acquire loads), then re-load the header and retry
+ *    if the version moved. An id the reader saw from the new list was stored
+ *    (release) after the busy mark, so the re-load sees the mark or later.
  * Writers to one list are serialised by a striped mutex (stripes[s % N]).
  * The entry point (slot | (level + 1) << 32, 0 = empty) is one atomic word
  * updated under entry_mu. */

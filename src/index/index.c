@@ -20,10 +20,15 @@ void ss__publish_stats(ss_index *x) {
     if (x->type == SS_INDEX_HNSW) per += 1 + sizeof(uint32_t *) + (size_t)(1 + x->g.m0) * 4;
     size_t mem = d->cap * per + d->hcap * 12 + d->freecap * 4;
     if (x->type == SS_INDEX_HNSW) mem += x->g.upper_words * 4;
-    SET(x->pub.count, (int64_t)d->hcount);
-    SET(x->pub.deleted, (int64_t)d->n_deleted);
-    SET(x->pub.slots, (int64_t)d->n);
-    SET(x->pub.memory, mem);
+    /* a seqlock (one writer: the caller holds the writer lock), as for the
+     * HNSW link lists: stats reads all four from one publication */
+    uint32_t seq = x->pub.seq;
+    SET(x->pub.seq, seq + 1);
+    __atomic_store_n(&x->pub.count, (int64_t)d->hcount, __ATOMIC_RELEASE);
+    __atomic_store_n(&x->pub.deleted, (int64_t)d->n_deleted, __ATOMIC_RELEASE);
+    __atomic_store_n(&x->pub.slots, (int64_t)d->n, __ATOMIC_RELEASE);
+    __atomic_store_n(&x->pub.memory, mem, __ATOMIC_RELEASE);
+    __atomic_store_n(&x->pub.seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 const char *ss_metric_name(ss_metric m) {
@@ -451,17 +456,23 @@ out:
 void ss_index_get_stats(const ss_index *x, ss_index_stats *o) {
     memset(o, 0, sizeof *o);
     if (!x) return;
-    /* immutable fields and published counters only: no lock, never waits */
+    /* immutable fields and the last published counters: no lock, never waits
+     * for a writer (its publication is four stores) */
     o->dim = x->info.dim;
     o->metric = x->info.metric;
     o->type = x->type;
     o->quantize = x->info.quant;
-    o->count = GET(x->pub.count);
-    o->deleted = GET(x->pub.deleted);
-    o->slots = GET(x->pub.slots);
+    for (;;) {
+        uint32_t s1 = __atomic_load_n(&x->pub.seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) continue; /* a writer is publishing */
+        o->count = __atomic_load_n(&x->pub.count, __ATOMIC_ACQUIRE);
+        o->deleted = __atomic_load_n(&x->pub.deleted, __ATOMIC_ACQUIRE);
+        o->slots = __atomic_load_n(&x->pub.slots, __ATOMIC_ACQUIRE);
+        o->memory_bytes = __atomic_load_n(&x->pub.memory, __ATOMIC_ACQUIRE);
+        if (GET(x->pub.seq) == s1) break;
+    }
     uint64_t ep = __atomic_load_n(&x->g.ep, __ATOMIC_ACQUIRE);
     o->max_level = x->type == SS_INDEX_HNSW && ep ? (int)(ep >> 32) - 1 : -1;
-    o->memory_bytes = GET(x->pub.memory);
     o->bytes_per_vector = o->slots ? (double)o->memory_bytes / (double)o->slots : 0;
     o->isa = x->info.isa;
 }

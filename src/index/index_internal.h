@@ -20,8 +20,9 @@
  *  - sync->idmap protects the id map: ss_index_contains holds it shared;
  *    writers hold it exclusively only while they change the map (not while
  *    they link), so contains never waits for a bulk add's graph work.
- *  - ss_index_get_stats takes no lock: it reads counters that writers store
- *    atomically (each field was true at some moment during the call).
+ *  - ss_index_get_stats takes no lock: it reads a copy of the counters that
+ *    the writer publishes (seqlocked) at the end of every change, so it gets
+ *    one consistent set, as of the last completed change.
  *  - state[slot] is LIVE only once a node is fully linked: a search never
  *    returns a PENDING (half-inserted) or DELETED slot.
  * The locks live behind a pointer (sync) so functions that take a const
@@ -62,7 +63,8 @@ struct ss_index {
         ss_quant quant;
         const char *isa;
     } info;
-    struct { /* counters published by writers (atomic; ss__publish_stats) */
+    struct { /* counters published by writers (seqlocked; ss__publish_stats) */
+        uint32_t seq;
         int64_t count, deleted, slots;
         size_t memory;
     } pub;
