@@ -279,6 +279,8 @@ float ss_cosine(const float *a, const float *b, int d);
  * (counters as of the last completed change). Parallel work (HNSW build,
  * batched search) runs on an ss_pool: the one in ss_index_options.pool (not
  * owned; it must outlive the index), else one the index creates on first use.
+ * Index calls must not be made from inside a job running on that same pool
+ * (ss_pool_for is not re-entrant).
  *
  * Persistence: ss_index_save writes a snapshot (temp file, fsync, rename).
  * ss_index_open adds a delta log, PATH.log, for a caller that keeps the index
