@@ -189,38 +189,6 @@ int ss__freel_push(ss_store *s, uint32_t slot) {
 
 /* ------------------------------------------------------------ distances */
 
-float ss__dist(const ss_store *s, const qctx *c, uint32_t slot) {
-    const uint8_t *code = s->codes + (size_t)slot * s->code_size;
-    size_t d = (size_t)s->dim;
-    switch (s->quant) {
-    case SS_QUANT_NONE:
-        return s->metric == SS_METRIC_L2 ? s->k->l2_f32(c->q, (const float *)code, d)
-                                         : -s->k->dot_f32(c->q, (const float *)code, d);
-    case SS_QUANT_FP16:
-        return s->metric == SS_METRIC_L2 ? s->k->l2_f16(c->q, (const uint16_t *)code, d)
-                                         : -s->k->dot_f16(c->q, (const uint16_t *)code, d);
-    case SS_QUANT_INT8: return ss__dist_int8(s, c, slot);
-    case SS_QUANT_BINARY:
-        /* With fp32 kept for rescoring (and a dot / cosine metric), candidates
-         * are ranked by the fp32 query against the +-1 code, q . (2b - 1) =
-         * 2 sum_{b_j=1} q_j - sum q: asymmetric, it loses far less than
-         * hamming between two codes (SciFact: the true top-10 is 98.8% inside
-         * the best 80 by this score, 92.6% by hamming). Without fp32 the
-         * hamming distance stays: its SimHash cosine estimate is the score. */
-        if (c->asym)
-            return c->qsum - 2 * (c->lut ? ss_bits_lut_dot(c->lut, code, (d + 7) / 8)
-                                         : s->k->dot_bits(c->q, (const uint64_t *)code, d));
-        return (float)s->k->hamming((const uint64_t *)code, c->qb, s->nwords);
-    }
-    return 0;
-}
-
-float ss__dist_exact(const ss_store *s, const float *q, uint32_t slot) {
-    const float *v = s->quant == SS_QUANT_NONE ? (const float *)(s->codes + (size_t)slot * s->code_size)
-                                               : s->raw + (size_t)slot * s->dim;
-    return s->metric == SS_METRIC_L2 ? s->k->l2_f32(q, v, (size_t)s->dim) : -s->k->dot_f32(q, v, (size_t)s->dim);
-}
-
 static void dequant(const ss_store *s, const uint8_t *code, float *out) {
     int d = s->dim;
     switch (s->quant) {
