@@ -19,7 +19,13 @@ typedef struct cli_globals {
     X(demo, "embed a small corpus and answer a few queries (top-k search)")                                \
     X(pull, "download a model from the Hugging Face hub into the cache (resumable)")                       \
     X(models, "list cached models: dims, pooling, max_seq_length, size on disk")                          \
-    X(index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy")
+    X(index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy")             \
+    X(add, "add JSONL / CSV / TSV / text documents to a collection (created on first use)")                 \
+    X(search, "search a collection: vector (default), bm25, hybrid; --where filters; --json")               \
+    X(similar, "documents most similar to a given document (itself excluded)")                              \
+    X(delete, "delete documents from a collection by id")                                                   \
+    X(query, "many queries against a collection at once (--queries FILE)")                                  \
+    X(analyze, "print the BM25 analyzer's tokens (standard, english) of each input line")
 
 #define SS_DECLARE_VERB(verb, summary) int cmd_##verb(int argc, char **argv, const cli_globals *g);
 SS_VERBS(SS_DECLARE_VERB)
