@@ -428,6 +428,14 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
     if (!o->read_only) {
         c->wdb = conn_open(c, 1, err);
         if (!c->wdb) goto fail;
+        /* A creator killed before its schema transaction committed leaves an
+         * empty database: under the writer lock, that is a collection to create. */
+        sqlite3_stmt *st;
+        if (has_db && o->create &&
+            sqlite3_prepare_v2(c->wdb, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) has_db = 0;
+            sqlite3_finalize(st);
+        }
     }
     if (!has_db) {
         if (!o->model_dir) {
