@@ -26,6 +26,7 @@ typedef struct cli_globals {
     X(delete, "delete documents from a collection by id")                                                   \
     X(query, "many queries against a collection at once (--queries FILE)")                                  \
     X(analyze, "print the BM25 analyzer's tokens (standard, english) of each input line")                   \
+    X(shell, "interactive search prompt over a collection (libedit)")                                       \
     X(eval_ir, "BEIR evaluation of a collection: nDCG@10, MRR@10, MAP@100, recall@k (pytrec_eval definitions)")
 
 #define SS_DECLARE_VERB(verb, summary) int cmd_##verb(int argc, char **argv, const cli_globals *g);
