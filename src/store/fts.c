@@ -30,9 +30,8 @@
 /* ---- SmallFloat (org.apache.lucene.util.SmallFloat) ---------------------- */
 
 static int long_to_int4(long long i) {
-    int bits = 64 - __builtin_clzll((unsigned long long)i | 0); /* i > 0 here */
-    if (i == 0) bits = 0;
-    if (bits < 4) return (int)i; /* subnormal */
+    if (i < 8) return (int)i; /* fewer than 4 bits: subnormal (also avoids clz(0)) */
+    int bits = 64 - __builtin_clzll((unsigned long long)i);
     int shift = bits - 4;
     int enc = (int)((unsigned long long)i >> shift) & 0x07; /* drop the implicit bit */
     return enc | ((shift + 1) << 3);
