@@ -207,7 +207,7 @@ static ss_status exact_scan(ss_collection *c, sqlite3 *db, const float *q, const
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return ss__sql_fail(err, db, "exact filtered scan");
-    qsort(out->v, out->n, sizeof *out->v, by_score);
+    if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, by_score);
     return SS_OK;
 }
 
@@ -364,7 +364,7 @@ static ss_status fuse(const slist *v, const slist *t, int linear, double w, int 
             else if (sl_push(out, l->v[i].id, s)) return ss_fail(err, SS_ERR_NOMEM, "out of memory");
         }
     }
-    qsort(out->v, out->n, sizeof *out->v, by_score);
+    if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, by_score);
     return SS_OK;
 }
 
