@@ -220,6 +220,16 @@ ss_model *ss__model(ss_collection *c, ss_error *err) {
     return m;
 }
 
+ss_status ss__encode(ss_collection *c, const char *const *texts, size_t n, const ss_encode_options *o, float *out,
+                     ss_error *err) {
+    ss_model *m = ss__model(c, err);
+    if (!m) return err ? err->code : SS_ERR_IO;
+    pthread_mutex_lock(&c->emu);
+    ss_status s = ss_encode(m, texts, n, o, out, err);
+    pthread_mutex_unlock(&c->emu);
+    return s;
+}
+
 /* ---- schema ---------------------------------------------------------------------- */
 
 static const char *SCHEMA =
@@ -349,6 +359,7 @@ static void collection_free(ss_collection *c) {
     pthread_mutex_destroy(&c->wmu);
     pthread_mutex_destroy(&c->pmu);
     pthread_mutex_destroy(&c->mmu);
+    pthread_mutex_destroy(&c->emu);
     pthread_rwlock_destroy(&c->ilock);
     free(c);
 }
@@ -389,6 +400,7 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
     pthread_mutex_init(&c->wmu, NULL);
     pthread_mutex_init(&c->pmu, NULL);
     pthread_mutex_init(&c->mmu, NULL);
+    pthread_mutex_init(&c->emu, NULL);
     pthread_rwlock_init(&c->ilock, NULL);
     snprintf(c->dir, sizeof c->dir, "%s", dir);
     ss_path_join(c->db_path, sizeof c->db_path, dir, "collection.db");

@@ -112,7 +112,7 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
         if (!vecs || !up_ids) rs = ss_fail(err, SS_ERR_NOMEM, "out of memory");
         else {
             ss_encode_options eo = {.batch_size = 32};
-            rs = ss_encode(model, texts, nemb, &eo, vecs, err);
+            rs = ss__encode(c, texts, nemb, &eo, vecs, err);
             if (rs != SS_OK && bad) *bad = which[0]; /* refined below when the message names an index */
         }
     }

@@ -412,7 +412,7 @@ ss_status ss_collection_search_many(ss_collection *c, const ss_query *qs, size_t
         vecs = malloc(nemb * (size_t)c->dim * sizeof *vecs);
         if (!m) s = err ? err->code : SS_ERR_IO;
         else if (!vecs) s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
-        else s = ss_encode(m, texts, nemb, NULL, vecs, err);
+        else s = ss__encode(c, texts, nemb, NULL, vecs, err);
     }
     sqlite3 *db = s == SS_OK ? ss__conn_borrow(c, err) : NULL;
     if (s == SS_OK && !db) s = err ? err->code : SS_ERR_IO;

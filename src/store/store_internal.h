@@ -52,6 +52,10 @@ struct ss_collection {
     /* The model, loaded on first use (search of text, add). */
     pthread_mutex_t mmu;
     ss_model *model;
+    /* ss_encode on one model is not safe from two threads on this tree (the
+     * model's scratch buffers); until ss_context lands, the collection takes
+     * turns itself. */
+    pthread_mutex_t emu;
 
     /* The vector index: rwlock held shared by searches, exclusively by
      * writes / catch-up / rebuild. idx_seq = the sequence it reflects. */
@@ -67,6 +71,9 @@ struct ss_collection {
 sqlite3 *ss__conn_borrow(ss_collection *c, ss_error *err);
 void ss__conn_return(ss_collection *c, sqlite3 *db);
 ss_model *ss__model(ss_collection *c, ss_error *err);
+/* ss_encode with the collection's model, one caller at a time. */
+ss_status ss__encode(ss_collection *c, const char *const *texts, size_t n, const ss_encode_options *o, float *out,
+                     ss_error *err);
 ss_status ss__sql_fail(ss_error *err, sqlite3 *db, const char *what);
 ss_status ss__exec(sqlite3 *db, const char *sql, ss_error *err);
 int64_t ss__meta_seq(sqlite3 *db);
