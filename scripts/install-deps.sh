@@ -2,7 +2,8 @@
 # Install the Debian packages semsearch builds against (idempotent; quiet when all present).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config unzip python3-pip
-      libopenblas-pthread-dev libutf8proc-dev libcjson-dev libcurl4-openssl-dev libssl-dev)
+      libopenblas-pthread-dev libutf8proc-dev libcjson-dev libcurl4-openssl-dev libssl-dev
+      libsqlite3-dev libicu-dev libstemmer-dev libedit-dev)  # last line: collections (src/store/)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
