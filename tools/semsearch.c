@@ -31,7 +31,13 @@ static void usage(FILE *f) {
                "  --data DIR   data folder for collections (default: $SEMSEARCH_DATA, else ./semsearch-data)\n"
                "  --version    print the version\n"
                "  -h, --help   show this help\n\nverbs:\n");
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s", verbs[i].name);
+        for (char *p = name; *p; p++)
+            if (*p == '_') *p = '-'; /* as typed: eval-ir */
+        fprintf(f, "  %-12s %s\n", name, verbs[i].summary);
+    }
 }
 
 int main(int argc, char **argv) {
