@@ -402,6 +402,157 @@ const char *ss_metric_name(ss_metric m);
 const char *ss_quant_name(ss_quant q);
 /* @@INDEX-API-END@@ */
 
+
+/* ------------------------------------------------------------------------ */
+/* Collections — documents in, ranked answers out (owned by src/store/)     */
+/* ------------------------------------------------------------------------ */
+/* @@STORE-API-BEGIN@@ */
+/*
+ * A collection is a folder holding collection.db (SQLite, WAL): the ground
+ * truth — documents (external string id, JSON fields, the embedded text),
+ * their vectors (float32 BLOBs), a BM25 full-text index (FTS5 with
+ * semsearch's analyzer) and a meta table (model path + weights fingerprint,
+ * embedded fields or template, metric, index options, analyzer, schema
+ * version, write sequence number). The vector index file next to it
+ * (index.ssi + index.seq) is derived data: rebuilt or caught up from SQLite
+ * whenever it is missing, corrupt or older than the database (docs/collections.md).
+ *
+ * Thread safety: one ss_collection may be used by many threads at once for
+ * search / similar / get / count (each call borrows its own SQLite connection
+ * from the handle's pool); add / add_file / delete are serialised on the
+ * handle. Across processes: any number of read-only handles, one writer
+ * (a lock file held with flock: a second writer gets "locked by pid N" or
+ * waits lock_wait_ms). Read-only handles see a writer's committed batches at
+ * their next search (the index catches up by sequence number).
+ */
+typedef struct ss_collection ss_collection;
+
+typedef struct ss_collection_options {
+    const char *model_dir;    /* create: model folder (NULL: error); open: NULL = the recorded one,
+                                 else it must have the recorded weights fingerprint               */
+    int create;               /* 1: create the collection when the folder has none               */
+    int read_only;            /* 1: no writer lock; add / delete are refused                     */
+    /* Recorded at creation (ignored when opening an existing collection, except
+     * that a non-NULL fields / template_text that differs is an error). */
+    const char *fields;       /* embedded fields, comma-separated, joined with a space; NULL "text" */
+    const char *template_text;/* "{title}. {text}" instead of fields; NULL none                  */
+    const char *analyzer;     /* BM25 analyzer: "standard" (default) or "english"                */
+    ss_metric metric;         /* default cosine                                                  */
+    ss_index_type index_type; /* default flat                                                    */
+    int hnsw_m, ef_construction, ef_search; /* 0 = the index defaults                            */
+    /* Per handle. */
+    int sync_off;             /* 1: synchronous=NORMAL (a crash may lose the last commits)       */
+    int lock_wait_ms;         /* writer: wait up to this long for another writer; 0 = fail now  */
+    int n_threads;            /* model threads; 0 = all cores                                    */
+} ss_collection_options;
+
+/* Open (or, with opts->create, create) the collection in folder dir.
+ * Errors: not a collection, a different model (both named), locked by pid N. */
+ss_collection *ss_collection_open(const char *dir, const ss_collection_options *opts, ss_error *err);
+/* Saves the vector index when it changed, releases the lock. NULL is a no-op. */
+ss_status ss_collection_close(ss_collection *c, ss_error *err);
+
+int64_t ss_collection_count(ss_collection *c); /* documents (-1 on error) */
+int ss_collection_dim(const ss_collection *c);
+/* One line: model, fields/template, metric, index, analyzer, count, seq. */
+const char *ss_collection_describe(ss_collection *c);
+
+/* One document to add: id NULL = generated ("auto-N"); fields_json = one JSON object. */
+typedef struct ss_doc {
+    const char *id;
+    const char *fields_json;
+} ss_doc;
+
+typedef struct ss_add_stats {
+    size_t added;     /* new ids                                          */
+    size_t replaced;  /* existing ids whose document was replaced         */
+    size_t embedded;  /* documents embedded (new or changed text)         */
+    size_t unchanged; /* replaced with the same embedded text: not re-embedded */
+    size_t skipped;   /* bad records skipped (skip_bad)                   */
+    size_t batches;   /* transactions committed                           */
+} ss_add_stats;
+
+/* Add or replace n documents in ONE transaction (all or nothing). A document
+ * is re-embedded only when its embedded text changed. stats accumulate. */
+ss_status ss_collection_add(ss_collection *c, const ss_doc *docs, size_t n, ss_add_stats *stats,
+                            ss_error *err);
+
+typedef struct ss_ingest_options {
+    const char *format;   /* "jsonl", "csv", "tsv", "text"; NULL = from the extension (.jsonl .json
+                             .csv .tsv, else text: one document per line)                        */
+    const char *id_field; /* NULL: "id", else "_id" when the record has it; absent -> FILE:LINE   */
+    int batch_size;       /* documents per transaction; 0 = 256                                 */
+    int skip_bad;         /* 1: skip bad records (counted in stats->skipped) instead of failing  */
+    /* After each committed batch (acknowledged: durable unless sync_off). */
+    void (*committed)(void *user, size_t docs_committed_total);
+    /* Progress: documents read so far, bytes read of the file's size. */
+    void (*progress)(void *user, size_t docs, uint64_t bytes, uint64_t bytes_total);
+    void *user;
+} ss_ingest_options;
+
+/* Read a JSONL / CSV / TSV (header row, RFC 4180 quoting) / text file and add
+ * it in batches. Errors name FILE:LINE (malformed record, missing field, empty
+ * text, duplicate id within the file, invalid UTF-8 with its byte offset); the
+ * failing batch is rolled back, earlier batches stay committed. */
+ss_status ss_collection_add_file(ss_collection *c, const char *path, const ss_ingest_options *opts,
+                                 ss_add_stats *stats, ss_error *err);
+
+/* Delete by id (unknown ids are counted, not errors), one transaction. */
+ss_status ss_collection_delete(ss_collection *c, const char *const *ids, size_t n, size_t *deleted,
+                               ss_error *err);
+
+typedef enum {
+    SS_SEARCH_VECTOR = 0, /* embedding + vector index                                  */
+    SS_SEARCH_BM25 = 1,   /* Lucene BM25 over the analyzed embedded text                */
+    SS_SEARCH_HYBRID = 2, /* reciprocal rank fusion of both (Elasticsearch's rrf)       */
+    SS_SEARCH_LINEAR = 3  /* weighted sum of min-max normalised vector and BM25 scores  */
+} ss_search_mode;
+
+typedef struct ss_query {
+    const char *text;       /* the query (NULL with vector mode: use `vector`)           */
+    const float *vector;    /* a precomputed query vector (dim floats), vector mode      */
+    int k;                  /* hits wanted; 0 = 10                                       */
+    ss_search_mode mode;
+    const char *where;      /* filter on fields: country = "USA" AND year >= 2020; NULL all */
+    const char *exclude_id; /* drop this document (BEIR's own-id rule; similar)          */
+    double k1, b;           /* BM25; 0 = 1.2 / 0.75 (b < 0: b = 0)                        */
+    int rank_window;        /* hybrid: candidates from each side; 0 = max(k, 100)        */
+    int rank_constant;      /* RRF; 0 = 60                                               */
+    double vector_weight;   /* linear: weight of the vector side, 0 = 0.5                */
+    int ef_search;          /* HNSW beam; 0 = the collection's                           */
+} ss_query;
+
+typedef struct ss_hit {
+    const char *id;          /* external id                                          */
+    double score;            /* cosine/dot similarity, -l2, BM25, RRF or linear score */
+    const char *text;        /* the embedded text                                    */
+    const char *fields_json; /* the stored fields, one JSON object                   */
+    int64_t rowid;           /* internal id (= the vector index id)                  */
+} ss_hit;
+
+typedef struct ss_results ss_results; /* owns its hits' strings */
+size_t ss_results_count(const ss_results *r);
+const ss_hit *ss_results_hit(const ss_results *r, size_t i); /* best first */
+void ss_results_free(ss_results *r);
+
+/* Search; results hold min(k, matching documents) hits. */
+ss_results *ss_collection_search(ss_collection *c, const ss_query *q, ss_error *err);
+/* n queries at once (texts embedded in one batch); out[i] receives query i's
+ * results (free each). On error nothing is left allocated. */
+ss_status ss_collection_search_many(ss_collection *c, const ss_query *qs, size_t n, ss_results **out,
+                                    ss_error *err);
+/* The k documents nearest to document id (itself excluded); q may be NULL
+ * (k 10) and its where applies. */
+ss_results *ss_collection_similar(ss_collection *c, const char *id, const ss_query *q, ss_error *err);
+/* One document by id: a one-hit result (score 0), or NULL + SS_ERR_NOT_FOUND. */
+ss_results *ss_collection_get(ss_collection *c, const char *id, ss_error *err);
+
+/* Analyze text with a named analyzer ("standard", "english"): calls emit for
+ * every token (NUL-terminated) in order. For checks and tools. */
+ss_status ss_analyze(const char *analyzer, const char *text,
+                     void (*emit)(void *user, const char *token), void *user, ss_error *err);
+/* @@STORE-API-END@@ */
+
 #ifdef __cplusplus
 }
 #endif

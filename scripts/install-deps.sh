@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config unzip python3-pip
       libopenblas-pthread-dev libutf8proc-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-      libmicrohttpd-dev openssl python3-venv)
+      libmicrohttpd-dev openssl python3-venv
+      libsqlite3-dev libicu-dev libstemmer-dev libedit-dev)  # last line: collections (src/store/)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

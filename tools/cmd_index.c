@@ -96,7 +96,7 @@ static int cmd_build(int argc, char **argv) {
     return 0;
 }
 
-static int cmd_query(int argc, char **argv) {
+static int index_cmd_query(int argc, char **argv) {
     int k = 10, ef = 0, threads = 0;
     const cli_opt opts[] = {
         {"k", 'k', CLI_INT, &k, "K", "results per query (default 10)", .lo = 1, .hi = 100000},
@@ -202,7 +202,7 @@ int cmd_index(int argc, char **argv, const cli_globals *g) {
     }
     /* argv[1] is the subcommand: it becomes argv[0] of the sub-parser. */
     if (!strcmp(argv[1], "build")) return cmd_build(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "query")) return cmd_query(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "query")) return index_cmd_query(argc - 1, argv + 1);
     if (!strcmp(argv[1], "stats")) return cmd_stats(argc - 1, argv + 1);
     fprintf(stderr, "semsearch index: unknown subcommand '%s'\n", argv[1]);
     usage(stderr);

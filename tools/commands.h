@@ -20,7 +20,15 @@ typedef struct cli_globals {
     X(pull, "download a model from the Hugging Face hub into the cache (resumable)")                       \
     X(models, "list cached models: dims, pooling, max_seq_length, size on disk")                          \
     X(index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy")             \
-    X(serve, "HTTP server: Elasticsearch-compatible API + embedding endpoints (TEI, OpenAI), dynamic batching")
+    X(serve, "HTTP server: Elasticsearch-compatible API + embedding endpoints (TEI, OpenAI), dynamic batching")     \
+    X(add, "add JSONL / CSV / TSV / text documents to a collection (created on first use)")                 \
+    X(search, "search a collection: vector (default), bm25, hybrid; --where filters; --json")               \
+    X(similar, "documents most similar to a given document (itself excluded)")                              \
+    X(delete, "delete documents from a collection by id")                                                   \
+    X(query, "many queries against a collection at once (--queries FILE)")                                  \
+    X(analyze, "print the BM25 analyzer's tokens (standard, english) of each input line")                   \
+    X(shell, "interactive search prompt over a collection (libedit)")                                       \
+    X(eval_ir, "BEIR evaluation of a collection: nDCG@10, MRR@10, MAP@100, recall@k (pytrec_eval definitions)")
 
 #define SS_DECLARE_VERB(verb, summary) int cmd_##verb(int argc, char **argv, const cli_globals *g);
 SS_VERBS(SS_DECLARE_VERB)

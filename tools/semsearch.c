@@ -17,6 +17,13 @@ typedef struct verb {
 static const verb verbs[] = {SS_VERBS(SS_VERB_ROW)};
 #undef SS_VERB_ROW
 
+/* A verb's name as typed: '_' in the C identifier is '-' on the command line (eval_ir -> eval-ir). */
+static int verb_is(const char *typed, const char *name) {
+    for (; *typed && *name; typed++, name++)
+        if (*typed != *name && !(*typed == '-' && *name == '_')) return 0;
+    return *typed == *name;
+}
+
 static void usage(FILE *f) {
     fprintf(f, "semsearch %s — sentence embeddings and semantic search in C\n\n", SEMSEARCH_VERSION);
     fprintf(f, "usage: semsearch [global options] VERB [options]   (semsearch VERB --help for a verb's options)\n\n"
@@ -24,7 +31,13 @@ static void usage(FILE *f) {
                "  --data DIR   data folder for collections (default: $SEMSEARCH_DATA, else ./semsearch-data)\n"
                "  --version    print the version\n"
                "  -h, --help   show this help\n\nverbs:\n");
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s", verbs[i].name);
+        for (char *p = name; *p; p++)
+            if (*p == '_') *p = '-'; /* as typed: eval-ir */
+        fprintf(f, "  %-12s %s\n", name, verbs[i].summary);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -61,7 +74,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
-        if (!strcmp(argv[i], verbs[v].name)) return verbs[v].run(argc - i, argv + i, &g);
+        if (verb_is(argv[i], verbs[v].name)) return verbs[v].run(argc - i, argv + i, &g);
     fprintf(stderr, "semsearch: unknown verb '%s'\n\n", argv[i]);
     usage(stderr);
     return 2;
