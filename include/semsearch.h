@@ -245,8 +245,10 @@ float *ss_context_encode_tokens(ss_context *ctx, const char *text, const ss_enco
  * fastest arrangement, since OpenBLAS's own threads spin after every call and
  * take the cores from the attention / GELU / LayerNorm work between GEMMs.
  * Without it, the encoder runs the same GEMM slices one after another on the
- * calling thread and lets OpenBLAS spread each over its threads. Embeddings
- * are identical either way. Call it before starting threads that use BLAS. */
+ * calling thread and lets OpenBLAS spread each over its threads. The two
+ * settings can differ in the last bit of some embedding values (OpenBLAS's
+ * threaded GEMM blocks differently); within one setting results are
+ * reproducible. Call it before starting threads that use BLAS. */
 void ss_blas_set_single_threaded(void);
 
 /* ------------------------------------------------------------------------ */

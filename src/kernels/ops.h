@@ -28,7 +28,7 @@ void ss_linear_cols(const float *x, int m, int k, const float *w, const float *b
 /* OpenBLAS's process-wide thread count (read only). The encoder runs each
  * Linear layer's column slices on its own pool when this is 1, else one
  * after another on the calling thread (each slice then spread over
- * OpenBLAS's threads): same slices, same bits, either way. */
+ * OpenBLAS's threads). */
 int ss_blas_threads(void);
 
 /* Kept for src/index/index.c until its owner switches to leaving the global

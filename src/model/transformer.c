@@ -357,9 +357,10 @@ typedef struct fwd {
  * (the caller's choice: ss_blas_set_single_threaded) the pool's threads each
  * run one slice; otherwise the calling thread runs the slices one after
  * another and OpenBLAS spreads each over its own threads — the pool's threads
- * would only compete with OpenBLAS's for the cores. The slices are the same
- * either way, and OpenBLAS's threading does not change a slice's bits, so the
- * result does not depend on the BLAS setting. */
+ * would only compete with OpenBLAS's for the cores. The slices depend only on
+ * the pool's size, so results are reproducible for a given pool size and BLAS
+ * setting (OpenBLAS's threaded GEMM may differ from its serial one in the last
+ * bit). */
 typedef struct lin_job {
     const float *x, *w, *b;
     float *y;
