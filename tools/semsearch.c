@@ -31,6 +31,9 @@ int main(int argc, char **argv) {
         printf("semsearch %s\n", SEMSEARCH_VERSION);
         return 0;
     }
+    /* The CLI is the process's only BLAS user: let the library's pools own
+     * the cores (a process-wide setting, so the program decides, not the library). */
+    ss_blas_set_single_threaded();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "semsearch: unknown verb '%s'\n\n", argv[1]);
