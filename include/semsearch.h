@@ -113,7 +113,8 @@ int32_t ss_tokenizer_pad_id(const ss_tokenizer *tok);
  * ss_model_load returns and may be shared by any number of threads, each
  * encoding through its own ss_context (below) — concurrently, with no lock.
  * ss_encode / ss_encode_tokens on the model itself use one context the model
- * owns, behind a mutex: safe from any thread, but concurrent calls take turns.
+ * owns, behind a mutex: safe from any thread, but concurrent calls take turns
+ * (and a progress callback must not call them on the same model).
  * Every other ss_model_* call only reads and is safe from any thread.
  * ss_model_free must come after every context of the model is freed. */
 typedef struct ss_model ss_model;
