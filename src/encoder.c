@@ -309,6 +309,7 @@ const ss_model *ss_context_model(const ss_context *c) { return c->m; }
 ss_status ss_context_encode(ss_context *c, const char *const *texts, size_t n, const ss_encode_options *o,
                             float *out, ss_error *err) {
     ss_error_clear(err);
+    if (!c) return ss_fail(err, SS_ERR_INVALID, "no context given");
     const ss_model *m = c->m;
     if (n == 0) return SS_OK;
     const int D = ss_model_dim(m), H = m->cfg.hidden, outD = ss_encode_dim(m, o);
@@ -390,8 +391,12 @@ int ss_model_tokenize(ss_model *m, const char *text, const char *prompt, int32_t
 float *ss_context_encode_tokens(ss_context *c, const char *text, const ss_encode_options *o, int *out_tokens,
                                 ss_error *err) {
     ss_error_clear(err);
-    const ss_model *m = c->m;
     *out_tokens = 0;
+    if (!c) {
+        ss_fail(err, SS_ERR_INVALID, "no context given");
+        return NULL;
+    }
+    const ss_model *m = c->m;
     char *own;
     const char *t = prepare(m, text, resolve_prompt(m, o), &own, err);
     if (!t) return NULL;
