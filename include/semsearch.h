@@ -11,7 +11,7 @@
  *    ss_status (or NULL / -1 for constructors and counts). On failure `err->msg`
  *    says what failed, where (file, line, tensor, input index) and why.
  *  - The library keeps no global mutable state: two models loaded side by side
- *    never share anything but read-only tables. It never changes a
+ *    never share anything but read-only tables. The encoder never changes a
  *    process-wide setting behind the caller's back (see ss_blas_set_single_threaded).
  *  - Thread safety is stated for every object below. In short: ss_tokenizer
  *    and ss_model are read-only after loading and may be shared by any number
@@ -208,8 +208,9 @@ float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *
 
 /* A context holds the activations and scratch of forward passes (they grow
  * to the largest batch seen) and runs them on a thread pool. Results are
- * those of ss_encode, bit for bit, for the same pool size: they do not
- * depend on which context, which thread, or what else runs concurrently.
+ * those of ss_encode, bit for bit, for the same pool size and BLAS setting
+ * (ss_blas_set_single_threaded): they do not depend on which context, which
+ * thread, or what else runs concurrently.
  * Thread safety: one thread at a time per context; any number of contexts on
  * one model encode concurrently. Contexts sharing one pool take turns on it
  * per parallel step (give each its own pool, or n_threads 1, to run them
@@ -239,8 +240,9 @@ float *ss_context_encode_tokens(ss_context *ctx, const char *text, const ss_enco
 /* ------------------------------------------------------------------------ */
 
 /* Sets OpenBLAS's thread count to 1. This is a PROCESS-WIDE setting (it
- * applies to every BLAS user in the process), so semsearch never calls it
- * itself: the caller decides. Recommended for programs in which semsearch is
+ * applies to every BLAS user in the process), so the encoder never calls it
+ * itself: the caller decides. (Transitional: the index's batched flat search
+ * still calls it; its owner is removing that.) Recommended for programs in which semsearch is
  * the main BLAS user (the semsearch CLI calls it): each Linear layer's GEMM is
  * then split over the context's pool (and the index's threads), which is the
  * fastest arrangement, since OpenBLAS's own threads spin after every call and
@@ -323,7 +325,8 @@ void ss_hub_model_clear(ss_hub_model *m);
 /* Vector math helpers                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Cosine similarity of two vectors of length d. */
+/* Cosine similarity of two vectors of length d (like ss_quantize and the
+ * precision helpers: a pure function, safe from any thread). */
 float ss_cosine(const float *a, const float *b, int d);
 
 /* ------------------------------------------------------------------------ */
