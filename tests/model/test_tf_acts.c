@@ -7,7 +7,9 @@
  *  - every kept buffer holds what the header says: recomputing a layer's
  *    LayerNorms, activation, residual sums and one head's attention output
  *    from the kept inputs reproduces the kept outputs bit for bit, and the
- *    attention probabilities of every (sequence, head) are rows summing to 1. */
+ *    attention probabilities of every (sequence, head) are rows summing to 1;
+ *  - for the small MPNet (relative bias) and gelu_new test models too, keep_all
+ *    and inference give the same last hidden state bit for bit. */
 #include <stdint.h>
 
 #include "core/threadpool.h"
@@ -20,6 +22,29 @@ static size_t ndiff(const float *a, const float *b, size_t n) {
     size_t d = 0;
     for (size_t i = 0; i < n; i++) d += memcmp(a + i, b + i, sizeof(float)) != 0;
     return d;
+}
+
+/* keep_all vs inference on one of tests/models/ */
+static void modes_agree(const char *dir, const int32_t *ids, const int *off, int n_seq) {
+    ss_error err;
+    ss_tf_config cfg;
+    ss_transformer tf;
+    REQUIRE(ss_tf_config_load(&cfg, dir, &err) == SS_OK);
+    REQUIRE(ss_transformer_load(&tf, &cfg, dir, &err) == SS_OK);
+    ss_pool *pool = ss_pool_new(2);
+    REQUIRE(pool);
+    ss_tf_work inf = {0}, tr = {0};
+    tr.acts.keep_all = 1;
+    REQUIRE(ss_transformer_forward(&tf, pool, &inf, ids, off, n_seq, &err) == SS_OK);
+    REQUIRE(ss_transformer_forward(&tf, pool, &tr, ids, off, n_seq, &err) == SS_OK);
+    size_t n = (size_t)off[n_seq] * cfg.hidden, dd = ndiff(inf.x, tr.x, n);
+    printf("%s (%s): keep_all vs inference: %zu of %zu values differ\n", dir, cfg.model_type, dd, n);
+    CHECK(dd == 0);
+    CHECK(cfg.arch != SS_ARCH_MPNET || tf.w.rel_bias != NULL);
+    ss_tf_work_free(&inf);
+    ss_tf_work_free(&tr);
+    ss_pool_free(pool);
+    ss_transformer_free(&tf);
 }
 
 int main(void) {
@@ -122,6 +147,11 @@ int main(void) {
            worst_row);
     CHECK(bad == 0);
     CHECK(worst_row < 1e-5);
+
+    const int32_t mp_ids[] = {0, 2023, 2003, 1037, 3231, 2, 0, 7592, 2};
+    const int mp_off[] = {0, 6, 9};
+    modes_agree(SEMSEARCH_TESTS_DIR "/models/mpnet-mean-normalize", mp_ids, mp_off, 2);
+    modes_agree(SEMSEARCH_TESTS_DIR "/models/bert-gelu-new", ids, off, n_seq);
 
     free(tmp);
     free(grad);
