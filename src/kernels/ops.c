@@ -53,10 +53,11 @@ void ss_linear_cols(const float *x, int m, int k, const float *w, const float *b
 
 /* ---- LayerNorm ---------------------------------------------------------- */
 
-static void layernorm_row(float *o, float *mean_out, float *rstd_out, const float *x, const float *gamma,
-                          const float *beta, int n, float eps) {
-    double sum = 0, sq = 0;
-    for (int i = 0; i < n; i++) sum += x[i];
+/* sum = Σ x[i] in order, in double: passed in by the residual form, which
+ * accumulates it while it writes x (one pass less over the row). */
+static void layernorm_row(float *o, float *mean_out, float *rstd_out, const float *x, double sum,
+                          const float *gamma, const float *beta, int n, float eps) {
+    double sq = 0;
     double mean = sum / n;
     for (int i = 0; i < n; i++) {
         double d = x[i] - mean;
@@ -71,9 +72,13 @@ static void layernorm_row(float *o, float *mean_out, float *rstd_out, const floa
 
 void ss_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
                           const float *beta, int rows, int n, float eps) {
-    for (int r = 0; r < rows; r++)
-        layernorm_row(out + (size_t)r * n, mean ? mean + r : NULL, rstd ? rstd + r : NULL, inp + (size_t)r * n,
-                      gamma, beta, n, eps);
+    for (int r = 0; r < rows; r++) {
+        const float *x = inp + (size_t)r * n;
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += x[i];
+        layernorm_row(out + (size_t)r * n, mean ? mean + r : NULL, rstd ? rstd + r : NULL, x, sum, gamma, beta, n,
+                      eps);
+    }
 }
 
 void ss_residual_layernorm_forward(float *out, float *sum, float *mean, float *rstd, const float *a,
@@ -82,8 +87,13 @@ void ss_residual_layernorm_forward(float *out, float *sum, float *mean, float *r
     for (int r = 0; r < rows; r++) {
         const float *ar = a + (size_t)r * n, *rr = res + (size_t)r * n;
         float *s = sum + (size_t)r * n;
-        for (int i = 0; i < n; i++) s[i] = ar[i] + rr[i];
-        layernorm_row(out + (size_t)r * n, mean ? mean + r : NULL, rstd ? rstd + r : NULL, s, gamma, beta, n,
+        double acc = 0;
+        for (int i = 0; i < n; i++) {
+            float v = ar[i] + rr[i];
+            s[i] = v;
+            acc += v;
+        }
+        layernorm_row(out + (size_t)r * n, mean ? mean + r : NULL, rstd ? rstd + r : NULL, s, acc, gamma, beta, n,
                       eps);
     }
 }
