@@ -46,7 +46,8 @@ void ss_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 
 /* The residual connection and post-LN that close a BERT sublayer:
  * sum = a + res (written: it is the LayerNorm's input), then
- * ss_layernorm_forward(out, mean, rstd, sum, ...). */
+ * ss_layernorm_forward(out, mean, rstd, sum, ...). sum may equal a (the
+ * low-memory inference layout does that); out must be a buffer of its own. */
 void ss_residual_layernorm_forward(float *out, float *sum, float *mean, float *rstd, const float *a,
                                    const float *res, const float *gamma, const float *beta, int rows, int n,
                                    float eps);

@@ -234,13 +234,14 @@ static float *alloc_f(size_t n) { return aligned_alloc(64, round16(n ? n : 1) * 
 
 static void acts_free(ss_tf_acts *a) {
     int keep = a->keep_all;
-    float *bufs[] = {a->emb, a->emb_mean, a->emb_rstd, a->resid, a->qkv, a->att, a->atty, a->attproj,
-                     a->ln1_in, a->ln1_mean, a->ln1_rstd, a->ln1_out, a->fch, a->fcproj, a->ln2_in,
-                     a->ln2_mean, a->ln2_rstd, a->fch_act};
-    /* Without keep_all the last five alias others (transformer.h). */
-    size_t nb = sizeof bufs / sizeof bufs[0];
-    if (a->n_layer_bufs == 1) nb -= 5;
-    for (size_t i = 0; i < nb; i++) free(bufs[i]);
+    float *owned[] = {a->emb_mean, a->emb_rstd, a->resid,    a->qkv,      a->att,
+                      a->atty,     a->attproj,  a->ln1_mean, a->ln1_rstd};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
+    if (!a->aliased) { /* else these point into the buffers above */
+        float *more[] = {a->emb,    a->ln1_in, a->ln1_out, a->fch,      a->fch_act,
+                         a->fcproj, a->ln2_in, a->ln2_mean, a->ln2_rstd};
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) free(more[i]);
+    }
     free(a->att_off);
     memset(a, 0, sizeof *a);
     a->keep_all = keep;
@@ -251,7 +252,7 @@ static void acts_free(ss_tf_acts *a) {
 static ss_status acts_reserve(ss_tf_acts *a, const ss_tf_config *c, int T, int n_seq, size_t att_len,
                               ss_error *err) {
     const int layer_bufs = a->keep_all ? c->layers : 1;
-    if (layer_bufs != a->n_layer_bufs || T > a->cap_T || n_seq > a->cap_seq ||
+    if (layer_bufs != a->n_layer_bufs || a->aliased == a->keep_all || T > a->cap_T || n_seq > a->cap_seq ||
         (a->keep_all && att_len > a->cap_att)) {
         int cap = T < 256 ? 256 : T, cap_seq = n_seq < 64 ? 64 : n_seq;
         size_t cap_att = a->keep_all ? (att_len > a->cap_att ? att_len : a->cap_att) : 0;
@@ -263,38 +264,43 @@ static ss_status acts_reserve(ss_tf_acts *a, const ss_tf_config *c, int T, int n
         a->cap_T = cap;
         a->cap_seq = cap_seq;
         a->cap_att = cap_att;
-        a->emb = alloc_f(t * H);
         a->emb_mean = alloc_f(t);
         a->emb_rstd = alloc_f(t);
         a->resid = alloc_f((size_t)a->n_resid * t * H);
-        a->qkv = alloc_f(n * t * 3 * H);
         a->att = a->keep_all ? alloc_f(n * cap_att) : NULL;
         a->atty = alloc_f(n * t * H);
         a->attproj = alloc_f(n * t * H);
-        a->ln1_in = alloc_f(n * t * H);
         a->ln1_mean = alloc_f(n * t);
         a->ln1_rstd = alloc_f(n * t);
-        a->ln1_out = alloc_f(n * t * H);
-        a->fch = alloc_f(n * t * I);
-        if (a->keep_all) {
+        a->att_off = malloc(((size_t)cap_seq + 1) * sizeof *a->att_off);
+        int ok = a->emb_mean && a->emb_rstd && a->resid && (!a->keep_all || a->att) && a->atty && a->attproj &&
+                 a->ln1_mean && a->ln1_rstd && a->att_off;
+        if (ok && a->keep_all) {
+            a->emb = alloc_f(t * H);
+            a->qkv = alloc_f(n * t * 3 * H);
+            a->ln1_in = alloc_f(n * t * H);
+            a->ln1_out = alloc_f(n * t * H);
+            a->fch = alloc_f(n * t * I);
             a->fch_act = alloc_f(n * t * I);
             a->fcproj = alloc_f(n * t * H);
             a->ln2_in = alloc_f(n * t * H);
             a->ln2_mean = alloc_f(n * t);
             a->ln2_rstd = alloc_f(n * t);
-        } else { /* nothing is kept: reuse buffers whose contents are dead by then */
-            a->fch_act = a->fch;
-            a->fcproj = a->attproj;
-            a->ln2_in = a->ln1_in;
+            ok = a->emb && a->qkv && a->ln1_in && a->ln1_out && a->fch && a->fch_act && a->fcproj && a->ln2_in &&
+                 a->ln2_mean && a->ln2_rstd;
+        } else if (ok) {
+            /* Nothing is kept: share every buffer whose contents are dead by
+             * the time the next user writes it (see transformer.h). */
+            a->aliased = 1;
+            a->qkv = alloc_f(t * (3 * H > I ? 3 * H : I));
+            ok = a->qkv != NULL;
+            a->emb = a->resid + t * H; /* resid(1): not written before layer 0 ends */
+            a->fch = a->fch_act = a->qkv;
+            a->ln1_out = a->atty;
+            a->ln1_in = a->fcproj = a->ln2_in = a->attproj;
             a->ln2_mean = a->ln1_mean;
             a->ln2_rstd = a->ln1_rstd;
         }
-        a->att_off = malloc(((size_t)cap_seq + 1) * sizeof *a->att_off);
-        float *all[] = {a->emb,  a->emb_mean, a->emb_rstd, a->resid,    a->qkv,      a->atty,
-                        a->attproj, a->ln1_in, a->ln1_mean, a->ln1_rstd, a->ln1_out, a->fch,
-                        a->fch_act, a->fcproj, a->ln2_in,   a->ln2_mean, a->ln2_rstd};
-        int ok = a->att_off && (!a->keep_all || a->att);
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ok = ok && all[i];
         if (!ok) {
             acts_free(a);
             return ss_fail(err, SS_ERR_NOMEM, "out of memory for activations of %d tokens%s", T,

@@ -51,10 +51,13 @@
  *   ln2_in     [T, H]   (T·H) fcproj + ln1_out: LN2's input
  *   ln2_mean, ln2_rstd [T] (T)
  *   (LN2's output is resid(l + 1).)
- * Strides use the capacity cap_T (>= T), not T. Without keep_all some buffers
- * alias to save memory (nothing is kept for a backward pass then): fch_act =
- * fch, fcproj = attproj, ln2_in / ln2_mean / ln2_rstd = ln1_in / ln1_mean /
- * ln1_rstd.
+ * Strides use the capacity cap_T (>= T), not T. Without keep_all buffers
+ * whose contents are dead before their next writer share memory (nothing is
+ * kept for a backward pass then; the kernels are the same): emb = resid(1)'s
+ * buffer; fch = fch_act = qkv's buffer (sized max(3H, I) per token); ln1_out =
+ * atty; ln1_in = fcproj = ln2_in = attproj; ln2_mean / ln2_rstd = ln1_mean /
+ * ln1_rstd. That is 4H + I floats per token plus per-thread attention
+ * scratch.
  *
  * A forward pass writes acts only; params are read-only, so any number of
  * forward passes (each with its own ss_tf_work) may share one transformer. */
@@ -145,6 +148,7 @@ typedef struct ss_tf_acts {
     size_t att_len, cap_att; /* floats of att per layer (used, allocated) */
     int n_resid;             /* resid buffers: layers + 1 (keep_all) or 2 */
     int n_layer_bufs;        /* per-layer buffer copies allocated: layers or 1 (0: none) */
+    int aliased;             /* inference layout: buffers shared as transformer.h says */
     float *emb, *emb_mean, *emb_rstd;
     float *resid;
     float *qkv, *att, *atty, *attproj, *ln1_in, *ln1_mean, *ln1_rstd, *ln1_out;
