@@ -142,6 +142,12 @@ ss_status ss__flat_search(const ss_store *s, const qctx *ctx, const float *qmat,
     if (nth > FLAT_MAX_THREADS) nth = FLAT_MAX_THREADS;
     if (nth < 1) nth = 1;
     int gemm = use_gemm(s, nq), kc = gemm ? kk + GEMM_SLACK : kk;
+    /* The GEMM path splits the slots over the pool, one single-threaded sgemm
+     * per range. When the program left OpenBLAS multi-threaded (a process-wide
+     * setting the library never changes: ss_blas_set_single_threaded), one
+     * range instead, and OpenBLAS's threads share it. Results are the same
+     * either way: the candidates are rescored exactly (gemm_finish). */
+    if (gemm && ss_blas_threads() > 1) nth = 1;
     cand *buf = malloc((size_t)nth * nq * (size_t)kc * sizeof(cand));
     topk *heaps = malloc((size_t)nth * nq * sizeof(topk));
     scan_job *jobs = calloc((size_t)nth, sizeof *jobs);
@@ -152,9 +158,6 @@ ss_status ss__flat_search(const ss_store *s, const qctx *ctx, const float *qmat,
         goto out;
     }
     for (size_t i = 0; i < (size_t)nth * nq; i++) heaps[i] = (topk){buf + i * (size_t)kc, 0, kc};
-    /* the GEMM path parallelises over slot ranges itself (n_threads), so one
-     * BLAS thread per call, as in the encoder (see ss_blas_single_threaded) */
-    if (gemm) ss_blas_single_threaded();
     for (int t = 0; t < nth; t++)
         jobs[t] = (scan_job){s, ctx, qmat, nq, n * (size_t)t / (size_t)nth, n * (size_t)(t + 1) / (size_t)nth,
                              heaps + (size_t)t * nq, f, 0, 0};

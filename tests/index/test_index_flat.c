@@ -149,6 +149,16 @@ int main(void) {
     many_duplicates(2);
     duplicate_ties(1);
     duplicate_ties(2);
+    /* The sgemm path runs one slot range per pool thread when OpenBLAS is
+     * single-threaded (the CLI's setting), else one range on OpenBLAS's own
+     * threads: both give the exact answer. Default setting first. */
+    for (int blas = 0; blas < 2; blas++) {
+        if (blas) ss_blas_set_single_threaded();
+        for (int nth = 1; nth <= 2; nth++) {
+            exact_case(SS_METRIC_L2, SS_QUANT_NONE, 40, 2600, 300, 5, nth);
+            exact_case(SS_METRIC_COSINE, SS_QUANT_NONE, 48, 2000, 13, 10, nth);
+        }
+    }
     for (int nth = 1; nth <= 2; nth++) {
         exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 41, 10, nth);
         exact_case(SS_METRIC_DOT, SS_QUANT_NONE, 37, 3001, 6, 10, nth); /* 4-query kernel + 2 single */
