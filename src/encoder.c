@@ -270,6 +270,38 @@ typedef struct by_len {
     size_t idx;
 } by_len;
 
+/* dup[i] = the first text with text i's token ids (i itself when new); the
+ * distinct texts are moved to order[0..k), k returned. An open-addressing
+ * table of FNV hashes over the ids; out of memory: no dedupe (k = n). */
+static size_t dedupe_sequences(const tokenized *tk, by_len *order, size_t n, size_t *dup) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    size_t *slot = malloc(cap * sizeof *slot);
+    for (size_t i = 0; i < n; i++) dup[i] = i;
+    if (!slot) return n;
+    memset(slot, 0xff, cap * sizeof *slot);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int32_t *a = tk->ids + tk->offs[i];
+        int la = tk->offs[i + 1] - tk->offs[i];
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (int t = 0; t < la; t++) h = (h ^ (uint32_t)a[t]) * 0x100000001b3ULL;
+        size_t s = (size_t)h & (cap - 1);
+        for (; slot[s] != (size_t)-1; s = (s + 1) & (cap - 1)) {
+            size_t j = slot[s];
+            if (tk->offs[j + 1] - tk->offs[j] == la && !memcmp(tk->ids + tk->offs[j], a, (size_t)la * sizeof *a)) break;
+        }
+        if (slot[s] != (size_t)-1) {
+            dup[i] = slot[s];
+            continue;
+        }
+        slot[s] = i;
+        order[k++] = order[i];
+    }
+    free(slot);
+    return k;
+}
+
 static int cmp_len_desc(const void *a, const void *b) {
     const by_len *x = a, *y = b;
     if (x->len != y->len) return y->len - x->len;
@@ -326,13 +358,14 @@ ss_status ss_context_encode(ss_context *c, const char *const *texts, size_t n, c
     tokenized tk = {0};
     tk.offs = calloc(n + 1, sizeof *tk.offs);
     by_len *order = malloc(n * sizeof *order);
+    size_t *dup = malloc(n * sizeof *dup);
     /* pooled: the Pooling output, then each Dense module's in place (+ scratch) */
     const int PW = H * ss_pooling_count(&m->st.pooling) > m->dense.max_dim ? H * ss_pooling_count(&m->st.pooling)
                                                                             : m->dense.max_dim;
     float *pooled = malloc((size_t)2 * PW * sizeof(float));
     int *boff = malloc(((size_t)bs + 1) * sizeof *boff);
     int32_t *bids = malloc((size_t)bs * m->max_seq_length * sizeof *bids);
-    if (!tk.offs || !order || !pooled || !boff || !bids) {
+    if (!tk.offs || !order || !dup || !pooled || !boff || !bids) {
         s = ss_fail(err, SS_ERR_NOMEM, "out of memory for %zu texts", n);
         goto done;
     }
@@ -353,10 +386,13 @@ ss_status ss_context_encode(ss_context *c, const char *const *texts, size_t n, c
         order[i].len = tk.offs[i + 1] - tk.offs[i];
         order[i].idx = i;
     }
+    /* Identical token sequences (1e6 empty lines are 1e6 x [CLS][SEP]) get
+     * identical embeddings: run each distinct sequence once, copy the rest. */
+    size_t n_run = dedupe_sequences(&tk, order, n, dup);
     /* Longest first, like sentence-transformers: batches of similar lengths. */
-    qsort(order, n, sizeof *order, cmp_len_desc);
-    for (size_t b0 = 0; b0 < n; b0 += (size_t)bs) {
-        size_t nb = n - b0 < (size_t)bs ? n - b0 : (size_t)bs;
+    qsort(order, n_run, sizeof *order, cmp_len_desc);
+    for (size_t b0 = 0; b0 < n_run; b0 += (size_t)bs) {
+        size_t nb = n_run - b0 < (size_t)bs ? n_run - b0 : (size_t)bs;
         boff[0] = 0;
         for (size_t j = 0; j < nb; j++) {
             size_t i = order[b0 + j].idx;
@@ -374,12 +410,15 @@ ss_status ss_context_encode(ss_context *c, const char *const *texts, size_t n, c
             memcpy(dst, pooled, (size_t)outD * sizeof(float));
             if (o && o->normalize > 0) ss_l2_normalize(dst, outD);
         }
-        if (o && o->progress) o->progress(o->progress_user, b0 + nb, n);
+        if (o && o->progress) o->progress(o->progress_user, b0 + nb, n_run);
     }
+    for (size_t i = 0; i < n; i++)
+        if (dup[i] != i) memcpy(out + i * (size_t)outD, out + dup[i] * (size_t)outD, (size_t)outD * sizeof(float));
 done:
     free(tk.ids);
     free(tk.offs);
     free(order);
+    free(dup);
     free(pooled);
     free(boff);
     free(bids);
