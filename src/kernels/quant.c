@@ -59,6 +59,17 @@ void ss_qweight_free(ss_qweight *q) {
     memset(q, 0, sizeof *q);
 }
 
+/* Round to nearest, ties to even, for |v| < 2^22, without a libm call:
+ * nearbyintf is a function call on baseline x86-64 (roundss needs SSE4.1)
+ * that also saves and restores the FP environment — as slow as the GEMM it
+ * feeds on the FFN-out shape. Adding and subtracting 1.5·2^23 rounds in the
+ * FPU's default mode; NaN stays NaN. (No -ffast-math here, so the compiler
+ * keeps both operations; the loops still vectorise.) */
+static inline float round_even(float v) {
+    const float magic = 12582912.0f;
+    return (v + magic) - magic;
+}
+
 ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, ss_error *err) {
     int kp = ss_qk_pad(k);
     size_t esz = wide ? 2 : 1, bytes = (size_t)T * kp * esz;
@@ -89,7 +100,7 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
             hi = xr[j] > hi ? xr[j] : hi;
         }
         float s = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / s;
-        float zf = nearbyintf(-lo * inv);
+        float zf = round_even(-lo * inv);
         int32_t zp = (int32_t)(zf < 0 ? 0 : (zf > 255 ? 255 : zf));
         q->scale[t] = s, q->zp[t] = zp;
         /* The clamp also maps NaN (a comparison that fails) to 0: a NaN input
@@ -97,14 +108,14 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
         if (wide) {
             int16_t *o = (int16_t *)q->data + (size_t)t * kp;
             for (int j = 0; j < k; j++) {
-                float v = nearbyintf(xr[j] * inv) + (float)zp;
+                float v = round_even(xr[j] * inv) + (float)zp;
                 o[j] = (int16_t)(v >= 0 ? (v <= 255 ? v : 255) : 0);
             }
             memset(o + k, 0, (size_t)(kp - k) * 2);
         } else {
             uint8_t *o = (uint8_t *)q->data + (size_t)t * kp;
             for (int j = 0; j < k; j++) {
-                float v = nearbyintf(xr[j] * inv) + (float)zp;
+                float v = round_even(xr[j] * inv) + (float)zp;
                 o[j] = (uint8_t)(v >= 0 ? (v <= 255 ? v : 255) : 0);
             }
             memset(o + k, 0, (size_t)(kp - k));
