@@ -60,6 +60,9 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    /* The CLI is the process's only BLAS user: let the library's pools own
+     * the cores (a process-wide setting, so the program decides, not the library). */
+    ss_blas_set_single_threaded();
     for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
         if (!strcmp(argv[i], verbs[v].name)) return verbs[v].run(argc - i, argv + i, &g);
     fprintf(stderr, "semsearch: unknown verb '%s'\n\n", argv[i]);
