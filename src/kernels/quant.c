@@ -70,7 +70,7 @@ static inline float round_even(float v) {
     return (v + magic) - magic;
 }
 
-ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, ss_error *err) {
+ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err) {
     int kp = ss_qk_pad(k);
     size_t esz = wide ? 2 : 1, bytes = (size_t)T * kp * esz;
     if (bytes > q->cap_bytes) {
@@ -92,7 +92,12 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
         q->scale = s, q->zp = z, q->cap_rows = (size_t)T;
     }
     q->T = T, q->k = k, q->k_pad = kp, q->wide = wide;
-    for (int t = 0; t < T; t++) {
+    return SS_OK;
+}
+
+void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1) {
+    const int k = q->k, kp = q->k_pad;
+    for (int t = t0; t < t1; t++) {
         const float *xr = x + (size_t)t * k;
         float lo = 0, hi = 0;
         for (int j = 0; j < k; j++) {
@@ -105,7 +110,7 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
         q->scale[t] = s, q->zp[t] = zp;
         /* The clamp also maps NaN (a comparison that fails) to 0: a NaN input
          * must not become undefined behaviour in the int conversion. */
-        if (wide) {
+        if (q->wide) {
             int16_t *o = (int16_t *)q->data + (size_t)t * kp;
             for (int j = 0; j < k; j++) {
                 float v = round_even(xr[j] * inv) + (float)zp;
@@ -121,7 +126,12 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
             memset(o + k, 0, (size_t)(kp - k));
         }
     }
-    return SS_OK;
+}
+
+ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, ss_error *err) {
+    ss_status s = ss_qact_reserve(q, T, k, wide, err);
+    if (s == SS_OK) ss_qact_quantize_rows(q, x, 0, T);
+    return s;
 }
 
 void ss_qact_free(ss_qact *q) {

@@ -59,6 +59,12 @@ typedef struct ss_qact {
 /* Quantise x [T, k] (row stride k) into q (buffers grow on demand; a zeroed
  * ss_qact is empty). Returns SS_ERR_NOMEM on allocation failure. */
 ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, ss_error *err);
+/* The same in two steps, so that threads can quantise disjoint row ranges:
+ * ss_qact_reserve sets the shape (T rows of k, storage `wide`) and grows the
+ * buffers (the only step that can fail); ss_qact_quantize_rows then fills rows
+ * [t0, t1) from x (row stride k) and allocates nothing. */
+ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err);
+void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1);
 void ss_qact_free(ss_qact *q);
 
 /* Row t's codes as unsigned values (either storage). */
