@@ -8,7 +8,7 @@
  *
  *   bench_embed [--model DIR] [--data FILE] [--runs N] [--warmup N]
  *               [--batch N] [--threads N] [--peak-runs N] [--peak-gflops X]
- *               [--no-peak] [--peak-only] [--dump FILE] [--json]
+ *               [--no-peak] [--peak-only] [--dump FILE] [--json] [--compute fp32|int8]
  *
  * Useful FLOPs = 2 x (non-embedding parameters) per real token, where the
  * non-embedding parameters are every tensor of model.safetensors except the
@@ -333,7 +333,8 @@ static void usage(FILE *o) {
             "  --no-peak          do not measure the peak (no %% of peak)\n"
             "  --peak-only        measure the peak only (no model needed)\n"
             "  --dump FILE        write the embeddings (n x dim float32, input order)\n"
-            "  --json             one JSON line instead of a table\n");
+            "  --json             one JSON line instead of a table\n"
+            "  --compute C        encoder arithmetic: fp32 (default) or int8 (ss_model_options.compute)\n");
 }
 
 int main(int argc, char **argv) {
@@ -341,6 +342,7 @@ int main(int argc, char **argv) {
     if (!data || !*data) data = DEFAULT_DATA;
     int runs = 5, warmup = 1, batch = 32, threads = 0, peak_runs = 5, no_peak = 0, peak_only = 0, json = 0;
     double peak_given = 0;
+    int compute = SS_COMPUTE_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -359,6 +361,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--peak-runs")) { NEEDV(); peak_runs = atoi(v); }
         else if (!strcmp(a, "--peak-gflops")) { NEEDV(); peak_given = atof(v); }
         else if (!strcmp(a, "--dump")) { NEEDV(); dump = v; }
+        else if (!strcmp(a, "--compute")) {
+            NEEDV();
+            if ((compute = ss_compute_parse(v)) < 0) {
+                fprintf(stderr, "bench_embed: --compute must be fp32 or int8, not '%s'\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--no-peak")) no_peak = 1;
         else if (!strcmp(a, "--peak-only")) peak_only = 1;
         else if (!strcmp(a, "--json")) json = 1;
@@ -436,7 +445,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     ss_error err;
-    ss_model_options mo = {.n_threads = threads, .max_seq_length = 0};
+    ss_model_options mo = {.n_threads = threads, .max_seq_length = 0, .compute = (ss_compute)compute};
     ss_model *m = ss_model_load(model_dir, &mo, &err);
     if (!m) {
         fprintf(stderr, "bench_embed: %s\n", err.msg);

@@ -119,10 +119,23 @@ int32_t ss_tokenizer_pad_id(const ss_tokenizer *tok);
  * ss_model_free must come after every context of the model is freed. */
 typedef struct ss_model ss_model;
 
+/* Arithmetic of the encoder's Linear layers (ss_model_options.compute). */
+typedef enum {
+    SS_COMPUTE_FP32 = 0, /* fp32 everywhere (the default; matches the reference) */
+    SS_COMPUTE_INT8      /* int8 linears: weights quantised per output channel */
+                         /* at load, activations per token at run time, exact */
+                         /* int32 sums; LayerNorm, softmax, GELU stay fp32.   */
+                         /* all-MiniLM-L6-v2: STSb Spearman within 0.2 of fp32 */
+} ss_compute;
+
+/* Parse "fp32" / "int8"; -1 if unknown. */
+int ss_compute_parse(const char *name);
+
 typedef struct ss_model_options {
     int n_threads;       /* threads of the model's own context (ss_encode);  */
                          /* 0 = all cores                                   */
     int max_seq_length;  /* 0 = from sentence_bert_config.json             */
+    ss_compute compute;  /* SS_COMPUTE_FP32 (0) or SS_COMPUTE_INT8          */
 } ss_model_options;
 
 /* Load a sentence-transformers or plain Hugging Face model folder

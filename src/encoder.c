@@ -23,6 +23,7 @@
 #include "model/config.h"
 #include "model/dense.h"
 #include "model/pooling.h"
+#include "model/qlinear.h" /* int8 hook */
 #include "model/transformer.h"
 #include "semsearch.h"
 
@@ -78,6 +79,8 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
     }
     if ((s = ss_transformer_load(&m->tf, &m->cfg, dir, err)) != SS_OK) goto fail;
     if ((s = ss_dense_load(&m->dense, &m->st, dir, err)) != SS_OK) goto fail;
+    /* int8 hook (perf branch): quantise the linear weights once */
+    if (opts && opts->compute == SS_COMPUTE_INT8 && (s = ss_tf_quantize(&m->tf, err)) != SS_OK) goto fail;
     if (!(m->tok = ss_tokenizer_load(dir, err))) {
         s = err ? err->code : SS_ERR_FORMAT;
         goto fail;
@@ -105,6 +108,9 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
              "%s: %d layers, hidden %d, %d heads, ffn %d, vocab %d; pooling %s; %s; dim %d; max_seq_length %d",
              m->cfg.model_type, m->cfg.layers, m->cfg.hidden, m->cfg.heads, m->cfg.intermediate, m->cfg.vocab_size,
              pooling, m->st.normalize ? "normalized" : "not normalized", ss_model_dim(m), m->max_seq_length);
+    if (m->tf.q) /* int8 hook */
+        snprintf(m->desc + strlen(m->desc), sizeof m->desc - strlen(m->desc), "; int8 linears (%s)",
+                 m->tf.q->kern->name);
     return m;
 fail:
     (void)s;

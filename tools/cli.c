@@ -25,9 +25,13 @@ const char *cli_model_dir(const char *flag) {
 }
 
 ss_model *cli_load_model(const char *flag, int threads, int max_seq_length) {
-    ss_error err;
     ss_model_options o = {.n_threads = threads, .max_seq_length = max_seq_length};
-    ss_model *m = ss_model_load(cli_model_dir(flag), &o, &err);
+    return cli_load_model_opts(flag, &o);
+}
+
+ss_model *cli_load_model_opts(const char *flag, const ss_model_options *o) {
+    ss_error err;
+    ss_model *m = ss_model_load(cli_model_dir(flag), o, &err);
     if (!m) fprintf(stderr, "semsearch: %s\n", err.msg);
     return m;
 }

@@ -46,6 +46,8 @@ int cli_out_failed(const cli_out *o);
 /* The model folder: --model, else $SEMSEARCH_MODEL, else the bundled default. */
 const char *cli_model_dir(const char *flag);
 ss_model *cli_load_model(const char *flag, int threads, int max_seq_length);
+/* The same with every model option (embed --compute). */
+ss_model *cli_load_model_opts(const char *flag, const ss_model_options *o);
 
 /* A progress bar on stderr when it is a terminal (silent otherwise). */
 typedef struct cli_progress {

@@ -11,6 +11,7 @@
 #include "core/fileio.h"
 #include "kernels/ops.h"
 #include "model/attention.h"
+#include "model/qlinear.h" /* int8 hook */
 #include "model/safetensors.h"
 
 /* ---- parameter layout ----------------------------------------------------- */
@@ -192,6 +193,7 @@ fail:
 
 void ss_transformer_free(ss_transformer *tf) {
     free(tf->params);
+    ss_tf_qweights_free(tf->q); /* int8 hook */
     memset(tf, 0, sizeof *tf);
 }
 
@@ -316,6 +318,7 @@ void ss_tf_work_free(ss_tf_work *w) {
     free(w->scores);
     free(w->kt);
     free(w->bias);
+    ss_qact_free(&w->qact); /* int8 hook */
     memset(w, 0, sizeof *w);
 }
 
@@ -503,25 +506,35 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
     if (f.rows_per_task < 1) f.rows_per_task = 1;
     size_t n_row_tasks = (size_t)((T + f.rows_per_task - 1) / f.rows_per_task);
 
+    /* ---- int8 hook (perf branch): with tf->q the four linears of a layer run
+     * on int8 (model/qlinear.c); everything else is unchanged fp32 */
+    if (tf->q && (s = ss_qact_reserve(&w->qact, T, FF > H ? FF : H, tf->q->kern->wide, err)) != SS_OK) return s;
+#define LINEAR(which, x, k, wf, bf, y, n)                                                \
+    do {                                                                                 \
+        if (tf->q) ss_qlinear(pool, tf->q, l, which, &w->qact, x, T, k, bf, y, n);       \
+        else linear(pool, x, T, k, wf, bf, y, n);                                        \
+    } while (0)
+    /* ---- end int8 hook */
     ss_pool_for(pool, (size_t)n_seq, embed_task, &f);
     for (int l = 0; l < c->layers; l++) {
         f.ly = ss_tf_layer_of(c, &tf->w, l);
         f.la = ss_tf_acts_layer(a, c, l);
         const ss_tf_layer *ly = &f.ly;
         const ss_tf_layer_acts *la = &f.la;
-        linear(pool, la->in, T, H, ly->qkv_w, ly->qkv_b, la->qkv, 3 * H);
+        LINEAR(SS_QL_QKV, la->in, H, ly->qkv_w, ly->qkv_b, la->qkv, 3 * H);
         ss_pool_for(pool, (size_t)n_seq * nh, attn_task, &f);
-        linear(pool, la->atty, T, H, ly->attn_out_w, ly->attn_out_b, la->attproj, H);
+        LINEAR(SS_QL_ATTN_OUT, la->atty, H, ly->attn_out_w, ly->attn_out_b, la->attproj, H);
         f.ln_out = la->ln1_out, f.ln_sum = la->ln1_in, f.ln_mean = la->ln1_mean, f.ln_rstd = la->ln1_rstd;
         f.ln_a = la->attproj, f.ln_res = la->in, f.ln_g = ly->ln1_g, f.ln_b = ly->ln1_b;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
-        linear(pool, la->ln1_out, T, H, ly->ffn_in_w, ly->ffn_in_b, la->fch, FF);
+        LINEAR(SS_QL_FFN_IN, la->ln1_out, H, ly->ffn_in_w, ly->ffn_in_b, la->fch, FF);
         ss_pool_for(pool, n_row_tasks, act_task, &f);
-        linear(pool, la->fch_act, T, FF, ly->ffn_out_w, ly->ffn_out_b, la->fcproj, H);
+        LINEAR(SS_QL_FFN_OUT, la->fch_act, FF, ly->ffn_out_w, ly->ffn_out_b, la->fcproj, H);
         f.ln_out = la->out, f.ln_sum = la->ln2_in, f.ln_mean = la->ln2_mean, f.ln_rstd = la->ln2_rstd;
         f.ln_a = la->fcproj, f.ln_res = la->ln1_out, f.ln_g = ly->ln2_g, f.ln_b = ly->ln2_b;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
     }
+#undef LINEAR /* int8 hook */
     w->x = ss_tf_acts_output(a, c);
     return SS_OK;
 }

@@ -68,6 +68,7 @@
 #include <stdint.h>
 
 #include "core/threadpool.h"
+#include "kernels/quant.h"
 #include "model/config.h"
 #include "semsearch.h"
 
@@ -129,6 +130,9 @@ typedef struct ss_transformer {
     size_t n_params;
     ss_tf_view views[SS_TF_N_TENSORS];
     ss_tf_params w;  /* named pointers into params */
+    /* int8 hook (perf branch, model/qlinear.h): int8 linear weights, NULL for
+     * fp32 compute; set by ss_tf_quantize, freed by ss_transformer_free */
+    struct ss_tf_qweights *q;
 } ss_transformer;
 
 /* Load weights from DIR/model.safetensors for the given config; tensor names
@@ -181,6 +185,7 @@ typedef struct ss_tf_work {
                             then the probabilities, in place) */
     float *kt;           /* per thread: one head's keys transposed [d, Lmax] */
     float *bias;         /* per thread: MPNet relative bias by q - k [2·Lmax] */
+    ss_qact qact;        /* int8 hook: the quantised input of the current linear */
 } ss_tf_work;
 
 void ss_tf_work_free(ss_tf_work *w);

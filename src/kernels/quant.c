@@ -1,0 +1,142 @@
+/* quant.c — per-channel weight and per-token activation quantisation (see quant.h). */
+#include "kernels/quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+static void *alloc64(size_t bytes) {
+    size_t b = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, b ? b : 64);
+}
+
+ss_status ss_qweight_init(ss_qweight *q, const float *w, int n, int k, ss_error *err) {
+    memset(q, 0, sizeof *q);
+    if (n <= 0 || k <= 0) return ss_fail(err, SS_ERR_INVALID, "int8 weights: bad shape [%d, %d]", n, k);
+    int kp = ss_qk_pad(k);
+    q->w = alloc64((size_t)n * kp);
+    q->scale = malloc((size_t)n * sizeof(float));
+    q->wsum = malloc((size_t)n * sizeof(int32_t));
+    if (!q->w || !q->scale || !q->wsum) {
+        ss_qweight_free(q);
+        return ss_fail(err, SS_ERR_NOMEM, "int8 weights: out of memory for [%d, %d]", n, k);
+    }
+    q->n = n, q->k = k, q->k_pad = kp;
+    for (int r = 0; r < n; r++) {
+        const float *wr = w + (size_t)r * k;
+        int8_t *qr = q->w + (size_t)r * kp;
+        float amax = 0;
+        for (int j = 0; j < k; j++) {
+            if (!isfinite(wr[j])) {
+                ss_qweight_free(q);
+                return ss_fail(err, SS_ERR_FORMAT, "int8 weights: non-finite weight at row %d, column %d", r, j);
+            }
+            float a = fabsf(wr[j]);
+            if (a > amax) amax = a;
+        }
+        /* An all-zero row: any scale works; 1 keeps the dequantisation finite. */
+        float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+        int32_t sum = 0;
+        for (int j = 0; j < k; j++) {
+            float v = nearbyintf(wr[j] * inv);
+            v = v > 127 ? 127 : (v < -127 ? -127 : v);
+            qr[j] = (int8_t)v;
+            sum += qr[j];
+        }
+        memset(qr + k, 0, (size_t)(kp - k));
+        q->scale[r] = s;
+        q->wsum[r] = sum;
+    }
+    return SS_OK;
+}
+
+void ss_qweight_free(ss_qweight *q) {
+    free(q->w);
+    free(q->scale);
+    free(q->wsum);
+    memset(q, 0, sizeof *q);
+}
+
+/* Round to nearest, ties to even, for |v| < 2^22, without a libm call:
+ * nearbyintf is a function call on baseline x86-64 (roundss needs SSE4.1)
+ * that also saves and restores the FP environment — as slow as the GEMM it
+ * feeds on the FFN-out shape. Adding and subtracting 1.5·2^23 rounds in the
+ * FPU's default mode; NaN stays NaN. (No -ffast-math here, so the compiler
+ * keeps both operations; the loops still vectorise.) */
+static inline float round_even(float v) {
+    const float magic = 12582912.0f;
+    return (v + magic) - magic;
+}
+
+ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err) {
+    int kp = ss_qk_pad(k);
+    size_t esz = wide ? 2 : 1, bytes = (size_t)T * kp * esz;
+    if (bytes > q->cap_bytes) {
+        void *d = alloc64(bytes);
+        if (!d) return ss_fail(err, SS_ERR_NOMEM, "int8 activations: out of memory for [%d, %d]", T, k);
+        free(q->data);
+        q->data = d, q->cap_bytes = bytes;
+    }
+    if ((size_t)T > q->cap_rows) {
+        float *s = malloc((size_t)T * sizeof(float));
+        int32_t *z = malloc((size_t)T * sizeof(int32_t));
+        if (!s || !z) {
+            free(s);
+            free(z);
+            return ss_fail(err, SS_ERR_NOMEM, "int8 activations: out of memory for %d rows", T);
+        }
+        free(q->scale);
+        free(q->zp);
+        q->scale = s, q->zp = z, q->cap_rows = (size_t)T;
+    }
+    q->T = T, q->k = k, q->k_pad = kp, q->wide = wide;
+    return SS_OK;
+}
+
+void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1) {
+    const int k = q->k, kp = q->k_pad;
+    for (int t = t0; t < t1; t++) {
+        const float *xr = x + (size_t)t * k;
+        float lo = 0, hi = 0;
+        for (int j = 0; j < k; j++) {
+            lo = xr[j] < lo ? xr[j] : lo;
+            hi = xr[j] > hi ? xr[j] : hi;
+        }
+        float s = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / s;
+        float zf = round_even(-lo * inv);
+        int32_t zp = (int32_t)(zf < 0 ? 0 : (zf > 255 ? 255 : zf));
+        q->scale[t] = s, q->zp[t] = zp;
+        /* The clamp also maps NaN (a comparison that fails) to 0: a NaN input
+         * must not become undefined behaviour in the int conversion. */
+        if (q->wide) {
+            int16_t *o = (int16_t *)q->data + (size_t)t * kp;
+            for (int j = 0; j < k; j++) {
+                float v = round_even(xr[j] * inv) + (float)zp;
+                o[j] = (int16_t)(v >= 0 ? (v <= 255 ? v : 255) : 0);
+            }
+            memset(o + k, 0, (size_t)(kp - k) * 2);
+        } else {
+            uint8_t *o = (uint8_t *)q->data + (size_t)t * kp;
+            for (int j = 0; j < k; j++) {
+                float v = round_even(xr[j] * inv) + (float)zp;
+                o[j] = (uint8_t)(v >= 0 ? (v <= 255 ? v : 255) : 0);
+            }
+            memset(o + k, 0, (size_t)(kp - k));
+        }
+    }
+}
+
+ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, ss_error *err) {
+    ss_status s = ss_qact_reserve(q, T, k, wide, err);
+    if (s == SS_OK) ss_qact_quantize_rows(q, x, 0, T);
+    return s;
+}
+
+void ss_qact_free(ss_qact *q) {
+    free(q->data);
+    free(q->scale);
+    free(q->zp);
+    memset(q, 0, sizeof *q);
+}
