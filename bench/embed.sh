@@ -35,7 +35,8 @@ case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 BIN="${BENCH_EMBED:-$BUILD/bench_embed}"
 REFVENV="${REFVENV:-$ROOT/build/refvenv}"
 VENV_PY="$REFVENV/bin/python"
-DATA="${SEMSEARCH_STS_TEST:-/work/shared/data/stsbenchmark/sts-test.csv}"
+# The shared data sets sit next to the repository (../shared/data, see its SOURCE.md).
+DATA="${SEMSEARCH_STS_TEST:-$ROOT/../shared/data/stsbenchmark/sts-test.csv}"
 
 models=(); runs=5; ref_runs=3; rounds=1; threads=0; ref_threads="1,2"; no_ref=0; json=0
 usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }

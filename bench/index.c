@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "index/kernels.h"
-#include "index/vecio.h"
+#include "vecio.h"
 #include "semsearch.h"
 
 static double now(void) {

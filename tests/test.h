@@ -31,10 +31,12 @@ static int test_checks_ = 0, test_failures_ = 0;
         }                                                                                \
     } while (0)
 
-/* Substring check for error messages. */
+/* Substring check for error messages (hay may be NULL or an array). */
+static inline int test_contains_(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+static inline const char *test_str_(const char *s) { return s ? s : "(null)"; }
 #define CHECK_CONTAINS(hay, needle)                                                      \
-    CHECKF((hay) && strstr((hay), (needle)) != NULL, "\"%s\" does not contain \"%s\"",   \
-           (hay) ? (hay) : "(null)", (needle))
+    CHECKF(test_contains_((hay), (needle)), "\"%s\" does not contain \"%s\"",          \
+           test_str_(hay), (needle))
 
 /* Stop the test now (a precondition such as a missing model failed). */
 #define REQUIRE(cond)                                                                    \

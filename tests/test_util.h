@@ -1,37 +1,48 @@
-/* test_util.h — reading golden files: JSONL texts, raw float32 arrays. */
+/* test_util.h — reading golden files: JSONL texts, raw float32 arrays.
+ * A golden file that is missing, unreadable or malformed stops the test with
+ * a message naming the file (and line): it never yields fewer values silently. */
 #ifndef SS_TEST_UTIL_H
 #define SS_TEST_UTIL_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+static inline void tu_golden_fail_(const char *path, size_t line, const char *why) {
+    if (line) fprintf(stderr, "golden file %s:%zu: %s\n", path, line, why);
+    else fprintf(stderr, "golden file %s: %s\n", path, why);
+    exit(1);
+}
+
 /* Each line of path is one JSON string (or an object with a string field
  * `field`); returns a malloc'd array of malloc'd strings, *n = count. */
 static inline char **tu_read_jsonl_strings(const char *path, const char *field, size_t *n) {
     FILE *f = fopen(path, "rb");
     *n = 0;
-    if (!f) return NULL;
+    if (!f) tu_golden_fail_(path, 0, "cannot open");
     char **out = NULL, *line = NULL;
-    size_t cap = 0, lcap = 0;
+    size_t cap = 0, lcap = 0, lineno = 0;
     while (getline(&line, &lcap, f) >= 0) {
+        lineno++;
         cJSON *j = cJSON_Parse(line);
         const cJSON *v = field ? cJSON_GetObjectItemCaseSensitive(j, field) : j;
-        if (!cJSON_IsString(v)) {
-            cJSON_Delete(j);
-            continue;
-        }
+        if (!cJSON_IsString(v))
+            tu_golden_fail_(path, lineno, field ? "not a JSON object with a string field" : "not a JSON string");
         if (*n == cap) {
             cap = cap ? cap * 2 : 256;
-            out = realloc(out, cap * sizeof *out);
+            char **grown = realloc(out, cap * sizeof *out);
+            if (!grown) tu_golden_fail_(path, lineno, "out of memory");
+            out = grown;
         }
-        out[(*n)++] = strdup(v->valuestring);
+        if (!(out[(*n)++] = strdup(v->valuestring))) tu_golden_fail_(path, lineno, "out of memory");
         cJSON_Delete(j);
     }
     free(line);
     fclose(f);
+    if (*n == 0) tu_golden_fail_(path, 0, "no lines");
     return out;
 }
 
@@ -44,12 +55,14 @@ static inline void tu_free_strings(char **s, size_t n) {
 static inline float *tu_read_f32(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    if (!f) tu_golden_fail_(path, 0, "cannot open");
+    long sz = -1;
+    if (fseek(f, 0, SEEK_END) == 0) sz = ftell(f);
+    if (sz <= 0 || sz % 4 || fseek(f, 0, SEEK_SET) != 0)
+        tu_golden_fail_(path, 0, "empty, unreadable or not a whole number of float32 values");
     float *v = malloc((size_t)sz + 4);
-    if (v && fread(v, 1, (size_t)sz, f) == (size_t)sz) *n = (size_t)sz / 4;
+    if (!v || fread(v, 1, (size_t)sz, f) != (size_t)sz) tu_golden_fail_(path, 0, "short read");
+    *n = (size_t)sz / 4;
     fclose(f);
     return v;
 }

@@ -118,21 +118,3 @@ void cli_progress_cb(void *user, size_t done, size_t total) {
     if (done >= total) fputc('\n', stderr);
     fflush(stderr);
 }
-
-int cli_int(const char *flag, const char *value) {
-    char *end;
-    long v = strtol(value, &end, 10);
-    if (*value == '\0' || *end != '\0' || v < 0 || v > 1000000000) {
-        fprintf(stderr, "semsearch: %s expects a non-negative integer, got '%s'\n", flag, value);
-        exit(2);
-    }
-    return (int)v;
-}
-
-const char *cli_value(int argc, char **argv, int *i) {
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "semsearch: %s needs a value\n", argv[*i]);
-        exit(2);
-    }
-    return argv[++*i];
-}

@@ -30,9 +30,4 @@ typedef struct cli_progress {
 void cli_progress_init(cli_progress *p, const char *label, size_t total);
 void cli_progress_cb(void *user, size_t done, size_t total);
 
-/* Parse a positive int flag value or exit with a message naming the flag. */
-int cli_int(const char *flag, const char *value);
-/* The value after argv[*i] for flag, or exit with a message. */
-const char *cli_value(int argc, char **argv, int *i);
-
 #endif

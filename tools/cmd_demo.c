@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
 static const char *const corpus[] = {
     "Artificial Intelligence aims to build machines that can reason, learn and act intelligently.",
@@ -29,17 +30,20 @@ static const char *const queries[] = {
     "How do plants make energy from sunlight?",
 };
 
-int cmd_demo(int argc, char **argv) {
+int cmd_demo(int argc, char **argv, const cli_globals *g) {
+    (void)g;
     const char *model = NULL;
     int k = 3;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model")) model = cli_value(argc, argv, &i);
-        else if (!strcmp(argv[i], "-k")) k = cli_int("-k", cli_value(argc, argv, &i));
-        else {
-            fprintf(stderr, "usage: semsearch demo [--model DIR] [-k K]\n");
-            return !strcmp(argv[i], "--help") ? 0 : 2;
-        }
-    }
+    const cli_opt opts[] = {
+        {"model", 0, CLI_STRING, &model, "DIR", "model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)"},
+        {"k", 'k', CLI_INT, &k, "K", "results per query (default 3)", .lo = 1, .hi = 1000},
+        {0}};
+    const cli_spec spec = {"demo", "[--model DIR] [-k K]",
+                           "  embeds a small corpus, prints a similarity matrix and answers a few queries", opts, 0, 0, NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    free(pos);
     ss_model *m = cli_load_model(model, 0, 0);
     if (!m) return 1;
     printf("model: %s\n      %s\n\n", cli_model_dir(model), ss_model_describe(m));

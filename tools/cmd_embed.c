@@ -6,26 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
-
-static void usage(void) {
-    fprintf(stderr,
-            "usage: semsearch embed [options] [INPUT]\n"
-            "  reads one text per line (or JSONL with --field) from INPUT or stdin\n"
-            "  --model DIR            model folder, or ORG/NAME cached by `semsearch pull` (default: bundled all-MiniLM-L6-v2)\n"
-            "  --field NAME           input is JSONL; embed the string field NAME\n"
-            "  --format jsonl|npy|fvecs  output format (default jsonl: one JSON array per line)\n"
-            "  --out FILE             write to FILE instead of stdout\n"
-            "  --batch-size N         sentences per forward pass (default 32)\n"
-            "  --threads N            worker threads (default: all cores)\n"
-            "  --max-seq-length N     truncate inputs to N tokens (default: the model's)\n"
-            "  --normalize            L2-normalise outputs (normalize_embeddings=True)\n"
-            "  --no-normalize         raw pooled output: skip the model's Normalize module\n"
-            "  --truncate-dim N       keep the first N dimensions (Matryoshka)\n"
-            "  --precision P          float32|int8|uint8|binary|ubinary (JSONL output)\n"
-            "  --prompt TEXT          prepend TEXT to every input\n"
-            "  --prompt-name NAME     prepend the model's prompt NAME (config_sentence_transformers.json)\n"
-            "  --output-value token_embeddings   one JSON array of per-token vectors per line\n");
-}
+#include "opts.h"
 
 static int write_npy_header(FILE *f, size_t n, int d) {
     char dict[128];
@@ -48,54 +29,49 @@ static void print_float_array(FILE *f, const float *v, int d) {
     fputc(']', f);
 }
 
-int cmd_embed(int argc, char **argv) {
-    const char *model = NULL, *field = NULL, *format = "jsonl", *outpath = NULL, *input = NULL;
+int cmd_embed(int argc, char **argv, const cli_globals *g) {
+    (void)g;
+    const char *model = NULL, *field = NULL, *format = "jsonl", *outpath = NULL;
     const char *prompt = NULL, *prompt_name = NULL, *precision = "float32", *output_value = "sentence_embedding";
     int threads = 0, msl = 0;
     ss_encode_options eo = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "--model")) model = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--field")) field = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--format")) format = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--out") || !strcmp(a, "-o")) outpath = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--batch-size")) eo.batch_size = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--threads")) threads = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--max-seq-length")) msl = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--normalize")) eo.normalize = 1;
-        else if (!strcmp(a, "--no-normalize")) eo.normalize = -1;
-        else if (!strcmp(a, "--truncate-dim")) eo.truncate_dim = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--precision")) precision = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--prompt")) prompt = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--prompt-name")) prompt_name = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--output-value")) output_value = cli_value(argc, argv, &i);
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semsearch embed: unknown option %s\n", a);
-            usage();
-            return 2;
-        } else input = a;
-    }
+    const cli_opt opts[] = {
+        {"model", 0, CLI_STRING, &model, "DIR", "model folder, or ORG/NAME cached by `semsearch pull` (default: bundled all-MiniLM-L6-v2)"},
+        {"field", 0, CLI_STRING, &field, "NAME", "input is JSONL; embed the string field NAME"},
+        {"format", 0, CLI_STRING, &format, "FMT", "output format: jsonl (default: one JSON array per line), npy or fvecs"},
+        {"out", 'o', CLI_STRING, &outpath, "FILE", "write to FILE instead of stdout"},
+        {"batch-size", 0, CLI_INT, &eo.batch_size, "N", "sentences per forward pass (default 32)"},
+        {"threads", 0, CLI_INT, &threads, "N", "worker threads (default: all cores)", .hi = CLI_THREADS},
+        {"max-seq-length", 0, CLI_INT, &msl, "N", "truncate inputs to N tokens (default: the model's)"},
+        {"normalize", 0, CLI_SET, &eo.normalize, NULL, "L2-normalise outputs (normalize_embeddings=True)", .set = 1},
+        {"no-normalize", 0, CLI_SET, &eo.normalize, NULL, "raw pooled output: skip the model's Normalize module", .set = -1},
+        {"truncate-dim", 0, CLI_INT, &eo.truncate_dim, "N", "keep the first N dimensions (Matryoshka)"},
+        {"precision", 0, CLI_STRING, &precision, "P", "float32|int8|uint8|binary|ubinary (JSONL output)"},
+        {"prompt", 0, CLI_STRING, &prompt, "TEXT", "prepend TEXT to every input"},
+        {"prompt-name", 0, CLI_STRING, &prompt_name, "NAME", "prepend the model's prompt NAME (config_sentence_transformers.json)"},
+        {"output-value", 0, CLI_STRING, &output_value, "V", "sentence_embedding (default) or token_embeddings (one JSON array of per-token vectors per line)"},
+        {0}};
+    const cli_spec spec = {"embed", "[options] [INPUT]",
+                           "  reads one text per line (or JSONL with --field) from INPUT or stdin", opts, 0, 1, NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *input = np ? pos[0] : NULL;
+    free(pos);
     int prec = ss_precision_parse(precision);
     if (prec < 0) {
-        fprintf(stderr, "semsearch embed: --precision must be float32, int8, uint8, binary or ubinary, not '%s'\n", precision);
-        return 2;
+        return cli_usage_error(&spec, "--precision must be float32, int8, uint8, binary or ubinary, not '%s'", precision);
     }
     int tokens_out = !strcmp(output_value, "token_embeddings");
     if (!tokens_out && strcmp(output_value, "sentence_embedding") != 0) {
-        fprintf(stderr, "semsearch embed: --output-value must be sentence_embedding or token_embeddings\n");
-        return 2;
+        return cli_usage_error(&spec, "--output-value must be sentence_embedding or token_embeddings");
     }
     int fmt = !strcmp(format, "jsonl") ? 0 : !strcmp(format, "npy") ? 1 : !strcmp(format, "fvecs") ? 2 : -1;
     if (fmt < 0) {
-        fprintf(stderr, "semsearch embed: --format must be jsonl, npy or fvecs, not '%s'\n", format);
-        return 2;
+        return cli_usage_error(&spec, "--format must be jsonl, npy or fvecs, not '%s'", format);
     }
     if ((fmt != 0 && (prec != SS_PRECISION_FLOAT32 || tokens_out))) {
-        fprintf(stderr, "semsearch embed: --precision and --output-value token_embeddings need --format jsonl\n");
-        return 2;
+        return cli_usage_error(&spec, "--precision and --output-value token_embeddings need --format jsonl");
     }
     cli_texts in;
     if (cli_read_texts(input, field, &in) != 0) return 1;

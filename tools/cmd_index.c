@@ -7,19 +7,25 @@
 #include <time.h>
 
 #include "commands.h"
-#include "index/vecio.h"
+#include "opts.h"
+#include "vecio.h"
 #include "semsearch.h"
 
-static void usage(void) {
-    fprintf(stderr,
+static const char *const formats =
+    "VECTORS / QUERIES: .fvecs, .npy (2-D float) or .jsonl (one JSON array per line).\n";
+
+static void usage(FILE *f) {
+    fprintf(f,
             "usage: semsearch index build VECTORS --out FILE [--metric cosine|dot|l2] [--type flat|hnsw]\n"
             "                             [--quantize none|fp16|int8|binary] [--m N] [--ef-construction N]\n"
             "                             [--ef-search N] [--no-rescore] [--threads N]\n"
             "       semsearch index query FILE QUERIES [-k K] [--ef N] [--threads N]\n"
             "       semsearch index stats FILE\n"
-            "VECTORS / QUERIES: .fvecs, .npy (2-D float) or .jsonl (one JSON array per line).\n"
+            "%s"
             "query writes one line per query: {\"ids\": [...], \"scores\": [...]} (ids = row numbers of VECTORS;\n"
-            "scores: cosine/dot similarity descending, l2 squared distance ascending).\n");
+            "scores: cosine/dot similarity descending, l2 squared distance ascending).\n"
+            "semsearch index SUBCOMMAND --help lists a subcommand's options.\n",
+            formats);
 }
 
 static double now(void) {
@@ -28,85 +34,41 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int need_value(int argc, char **argv, int i) {
-    if (i + 1 >= argc) {
-        fprintf(stderr, "semsearch index: %s needs a value\n", argv[i]);
-        exit(2);
-    }
-    return i + 1;
-}
-
-static int parse_int(const char *flag, const char *v, int lo, int hi) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*end || x < lo || x > hi) {
-        fprintf(stderr, "semsearch index: %s expects an integer in %d..%d, got '%s'\n", flag, lo, hi, v);
-        exit(2);
-    }
-    return (int)x;
-}
-
 static int cmd_build(int argc, char **argv) {
-    const char *in = NULL, *out = NULL;
+    const char *out = NULL, *metric = "cosine", *type = "hnsw", *quantize = "none";
     ss_index_options o = {.type = SS_INDEX_HNSW, .metric = SS_METRIC_COSINE};
-    int type_set = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--out") || !strcmp(a, "-o")) out = argv[i = need_value(argc, argv, i)];
-        else if (!strcmp(a, "--metric")) {
-            const char *v = argv[i = need_value(argc, argv, i)];
-            if (!strcmp(v, "cosine")) o.metric = SS_METRIC_COSINE;
-            else if (!strcmp(v, "dot") || !strcmp(v, "ip")) o.metric = SS_METRIC_DOT;
-            else if (!strcmp(v, "l2")) o.metric = SS_METRIC_L2;
-            else {
-                fprintf(stderr, "semsearch index build: unknown --metric '%s' (cosine, dot, l2)\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--type")) {
-            const char *v = argv[i = need_value(argc, argv, i)];
-            type_set = 1;
-            if (!strcmp(v, "flat")) o.type = SS_INDEX_FLAT;
-            else if (!strcmp(v, "hnsw")) o.type = SS_INDEX_HNSW;
-            else {
-                fprintf(stderr, "semsearch index build: unknown --type '%s' (flat, hnsw)\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--quantize")) {
-            const char *v = argv[i = need_value(argc, argv, i)];
-            if (!strcmp(v, "none") || !strcmp(v, "fp32")) o.quantize = SS_QUANT_NONE;
-            else if (!strcmp(v, "fp16")) o.quantize = SS_QUANT_FP16;
-            else if (!strcmp(v, "int8")) o.quantize = SS_QUANT_INT8;
-            else if (!strcmp(v, "binary")) o.quantize = SS_QUANT_BINARY;
-            else {
-                fprintf(stderr, "semsearch index build: unknown --quantize '%s' (none, fp16, int8, binary)\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--m")) o.m = parse_int(a, argv[i = need_value(argc, argv, i)], 2, 512);
-        else if (!strcmp(a, "--ef-construction"))
-            o.ef_construction = parse_int(a, argv[i = need_value(argc, argv, i)], 1, 2000);
-        else if (!strcmp(a, "--ef-search") || !strcmp(a, "--ef"))
-            o.ef_search = parse_int(a, argv[i = need_value(argc, argv, i)], 1, 100000);
-        else if (!strcmp(a, "--threads")) o.n_threads = parse_int(a, argv[i = need_value(argc, argv, i)], 1, 256);
-        else if (!strcmp(a, "--no-rescore")) o.keep_fp32 = -1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage();
-            return 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semsearch index build: unknown option %s\n", a);
-            usage();
-            return 2;
-        } else if (!in) in = a;
-        else {
-            fprintf(stderr, "semsearch index build: unexpected argument %s\n", a);
-            return 2;
-        }
-    }
-    (void)type_set;
-    if (!in || !out) {
-        fprintf(stderr, "semsearch index build: need VECTORS and --out FILE\n");
-        usage();
-        return 2;
-    }
+    const cli_opt opts[] = {
+        {"out", 'o', CLI_STRING, &out, "FILE", "the index file to write (required)"},
+        {"metric", 0, CLI_STRING, &metric, "M", "cosine (default), dot (or ip) or l2"},
+        {"type", 0, CLI_STRING, &type, "T", "hnsw (default) or flat"},
+        {"quantize", 0, CLI_STRING, &quantize, "Q", "none (fp32, default), fp16, int8 or binary"},
+        {"m", 0, CLI_INT, &o.m, "N", "HNSW links per node", .lo = 2, .hi = 512},
+        {"ef-construction", 0, CLI_INT, &o.ef_construction, "N", "HNSW build beam width", .lo = 1, .hi = 2000},
+        {"ef-search", 0, CLI_INT, &o.ef_search, "N", "default HNSW search beam width", .lo = 1, .hi = 100000},
+        {"ef", 0, CLI_INT, &o.ef_search, "N", NULL, .lo = 1, .hi = 100000},
+        {"no-rescore", 0, CLI_SET, &o.keep_fp32, NULL, "quantised index: do not keep fp32 vectors to rescore", .set = -1},
+        {"threads", 0, CLI_INT, &o.n_threads, "N", "build threads (default: all cores)", .hi = CLI_THREADS},
+        {0}};
+    const cli_spec spec = {"index build", "VECTORS --out FILE [options]",
+                           "  builds a vector index from VECTORS (ids = 0-based row numbers)", opts, 1, 1, formats};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *in = pos[0];
+    free(pos);
+    if (!strcmp(metric, "cosine")) o.metric = SS_METRIC_COSINE;
+    else if (!strcmp(metric, "dot") || !strcmp(metric, "ip")) o.metric = SS_METRIC_DOT;
+    else if (!strcmp(metric, "l2")) o.metric = SS_METRIC_L2;
+    else return cli_usage_error(&spec, "unknown --metric '%s' (cosine, dot, l2)", metric);
+    if (!strcmp(type, "flat")) o.type = SS_INDEX_FLAT;
+    else if (!strcmp(type, "hnsw")) o.type = SS_INDEX_HNSW;
+    else return cli_usage_error(&spec, "unknown --type '%s' (flat, hnsw)", type);
+    if (!strcmp(quantize, "none") || !strcmp(quantize, "fp32")) o.quantize = SS_QUANT_NONE;
+    else if (!strcmp(quantize, "fp16")) o.quantize = SS_QUANT_FP16;
+    else if (!strcmp(quantize, "int8")) o.quantize = SS_QUANT_INT8;
+    else if (!strcmp(quantize, "binary")) o.quantize = SS_QUANT_BINARY;
+    else return cli_usage_error(&spec, "unknown --quantize '%s' (none, fp16, int8, binary)", quantize);
+    if (!out) return cli_usage_error(&spec, "need --out FILE");
     ss_error err = {0};
     size_t n;
     int d;
@@ -134,32 +96,22 @@ static int cmd_build(int argc, char **argv) {
 }
 
 static int cmd_query(int argc, char **argv) {
-    const char *file = NULL, *qpath = NULL;
     int k = 10, ef = 0, threads = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-k") || !strcmp(a, "--k")) k = parse_int(a, argv[i = need_value(argc, argv, i)], 1, 100000);
-        else if (!strcmp(a, "--ef") || !strcmp(a, "--ef-search"))
-            ef = parse_int(a, argv[i = need_value(argc, argv, i)], 1, 100000);
-        else if (!strcmp(a, "--threads")) threads = parse_int(a, argv[i = need_value(argc, argv, i)], 1, 256);
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage();
-            return 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semsearch index query: unknown option %s\n", a);
-            return 2;
-        } else if (!file) file = a;
-        else if (!qpath) qpath = a;
-        else {
-            fprintf(stderr, "semsearch index query: unexpected argument %s\n", a);
-            return 2;
-        }
-    }
-    if (!file || !qpath) {
-        fprintf(stderr, "semsearch index query: need FILE and QUERIES\n");
-        usage();
-        return 2;
-    }
+    const cli_opt opts[] = {
+        {"k", 'k', CLI_INT, &k, "K", "results per query (default 10)", .lo = 1, .hi = 100000},
+        {"ef", 0, CLI_INT, &ef, "N", "HNSW search beam width (default: the index's)", .lo = 1, .hi = 100000},
+        {"ef-search", 0, CLI_INT, &ef, "N", NULL, .lo = 1, .hi = 100000},
+        {"threads", 0, CLI_INT, &threads, "N", "search threads (default: all cores)", .hi = CLI_THREADS},
+        {0}};
+    const cli_spec spec = {"index query", "FILE QUERIES [options]",
+                           "  answers each query vector of QUERIES with one line {\"ids\": [...], \"scores\": [...]}\n"
+                           "  (scores: cosine/dot similarity descending, l2 squared distance ascending)",
+                           opts, 2, 2, formats};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *file = pos[0], *qpath = pos[1];
+    free(pos);
     ss_error err = {0};
     ss_index *x = ss_index_load(file, &err);
     if (!x) {
@@ -204,12 +156,15 @@ static int cmd_query(int argc, char **argv) {
 }
 
 static int cmd_stats(int argc, char **argv) {
-    if (argc < 3) {
-        usage();
-        return 2;
-    }
+    const cli_opt opts[] = {{0}};
+    const cli_spec spec = {"index stats", "FILE", "  prints the index's stats as one JSON object", opts, 1, 1, NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *file = pos[0];
+    free(pos);
     ss_error err = {0};
-    ss_index *x = ss_index_load(argv[2], &err);
+    ss_index *x = ss_index_load(file, &err);
     if (!x) {
         fprintf(stderr, "semsearch index stats: %s\n", err.msg);
         return 1;
@@ -225,15 +180,17 @@ static int cmd_stats(int argc, char **argv) {
     return 0;
 }
 
-int cmd_index(int argc, char **argv) {
+int cmd_index(int argc, char **argv, const cli_globals *g) {
+    (void)g;
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage();
+        usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "build")) return cmd_build(argc, argv);
-    if (!strcmp(argv[1], "query")) return cmd_query(argc, argv);
-    if (!strcmp(argv[1], "stats")) return cmd_stats(argc, argv);
+    /* argv[1] is the subcommand: it becomes argv[0] of the sub-parser. */
+    if (!strcmp(argv[1], "build")) return cmd_build(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "query")) return cmd_query(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "stats")) return cmd_stats(argc - 1, argv + 1);
     fprintf(stderr, "semsearch index: unknown subcommand '%s'\n", argv[1]);
-    usage();
+    usage(stderr);
     return 2;
 }

@@ -8,16 +8,8 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
+#include "opts.h"
 #include "semsearch.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: semsearch models [--json] [--cache DIR]\n"
-            "  lists the cached models (semsearch pull): name, embedding dims, pooling,\n"
-            "  max_seq_length, size on disk and folder\n"
-            "  --json        one JSON object: {\"cache_dir\": ..., \"models\": [{...}, ...]}\n"
-            "  --cache DIR   cache folder (default: $HF_HOME/semsearch/models)\n");
-}
 
 static void human(uint64_t n, char *buf, size_t cap) {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -65,29 +57,23 @@ static int print_json(const char *cache, const ss_hub_model *m, int n) {
     return 0;
 }
 
-int cmd_models(int argc, char **argv) {
+int cmd_models(int argc, char **argv, const cli_globals *g) {
+    (void)g;
     ss_hub_options o;
     memset(&o, 0, sizeof o);
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--cache")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "semsearch models: --cache needs a value\n");
-                return 2;
-            }
-            o.cache_dir = argv[++i];
-        } else {
-            fprintf(stderr, "semsearch models: unexpected argument %s\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
+    const cli_opt opts[] = {
+        {"json", 0, CLI_FLAG, &json, NULL, "one JSON object: {\"cache_dir\": ..., \"models\": [{...}, ...]}"},
+        {"cache", 0, CLI_STRING, &o.cache_dir, "DIR", "cache folder (default: $HF_HOME/semsearch/models)"},
+        {0}};
+    const cli_spec spec = {"models", "[--json] [--cache DIR]",
+                           "  lists the cached models (semsearch pull): name, embedding dims, pooling,\n"
+                           "  max_seq_length, size on disk and folder",
+                           opts, 0, 0, NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    free(pos);
     ss_error err;
     char cache[4096];
     if (ss_hub_cache_dir(&o, cache, sizeof cache, &err) != SS_OK) {

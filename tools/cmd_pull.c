@@ -8,21 +8,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "opts.h"
 #include "semsearch.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: semsearch pull ORG/NAME [options]\n"
-            "  downloads a sentence-transformers model from the Hugging Face hub into the cache\n"
-            "  (resuming partial downloads, checking sizes and sha256) and prints its folder\n"
-            "  --revision REV   branch, tag or commit (default: main)\n"
-            "  --offline        no network: succeed only if the model is fully cached\n"
-            "  --cache DIR      cache folder (default: $HF_HOME/semsearch/models)\n"
-            "  --endpoint URL   hub address (default: $HF_ENDPOINT, else https://huggingface.co)\n"
-            "  --quiet          no progress bar\n"
-            "environment: HF_ENDPOINT, HF_HOME (default ~/.cache/huggingface), HF_TOKEN (gated or\n"
-            "  private repositories), HF_HUB_OFFLINE=1 (same as --offline)\n");
-}
 
 typedef struct bar {
     char file[256];
@@ -91,45 +78,29 @@ static void draw(void *user, const char *file, uint64_t done, uint64_t total) {
     fflush(stderr);
 }
 
-int cmd_pull(int argc, char **argv) {
-    const char *repo = NULL;
+int cmd_pull(int argc, char **argv, const cli_globals *g) {
+    (void)g;
     ss_hub_options o;
     memset(&o, 0, sizeof o);
     int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--offline")) {
-            o.offline = 1;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
-        } else if (!strcmp(a, "--revision") || !strcmp(a, "--cache") || !strcmp(a, "--endpoint")) {
-            if (!has_value) {
-                fprintf(stderr, "semsearch pull: %s needs a value\n", a);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--revision")) o.revision = v;
-            else if (!strcmp(a, "--cache")) o.cache_dir = v;
-            else o.endpoint = v;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semsearch pull: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        } else if (repo) {
-            fprintf(stderr, "semsearch pull: one repository at a time ('%s' and '%s')\n", repo, a);
-            return 2;
-        } else {
-            repo = a;
-        }
-    }
-    if (!repo) {
-        usage(stderr);
-        return 2;
-    }
+    const cli_opt opts[] = {
+        {"revision", 0, CLI_STRING, &o.revision, "REV", "branch, tag or commit (default: main)"},
+        {"offline", 0, CLI_FLAG, &o.offline, NULL, "no network: succeed only if the model is fully cached"},
+        {"cache", 0, CLI_STRING, &o.cache_dir, "DIR", "cache folder (default: $HF_HOME/semsearch/models)"},
+        {"endpoint", 0, CLI_STRING, &o.endpoint, "URL", "hub address (default: $HF_ENDPOINT, else https://huggingface.co)"},
+        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "no progress bar"},
+        {0}};
+    const cli_spec spec = {"pull", "ORG/NAME [options]",
+                           "  downloads a sentence-transformers model from the Hugging Face hub into the cache\n"
+                           "  (resuming partial downloads, checking sizes and sha256) and prints its folder",
+                           opts, 1, 1,
+                           "environment: HF_ENDPOINT, HF_HOME (default ~/.cache/huggingface), HF_TOKEN (gated or\n"
+                           "  private repositories), HF_HUB_OFFLINE=1 (same as --offline)"};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *repo = pos[0];
+    free(pos);
     bar b;
     memset(&b, 0, sizeof b);
     if (!quiet && isatty(STDERR_FILENO)) {

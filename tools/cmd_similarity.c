@@ -5,33 +5,24 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
-static void usage(void) {
-    fprintf(stderr,
-            "usage: semsearch similarity [options] [INPUT]\n"
-            "  embeds each input line and prints the cosine similarity matrix\n"
-            "  --model DIR   model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)\n"
-            "  --field NAME  input is JSONL; use the string field NAME\n"
-            "  --json        print the matrix as one JSON array of rows\n");
-}
-
-int cmd_similarity(int argc, char **argv) {
-    const char *model = NULL, *field = NULL, *input = NULL;
+int cmd_similarity(int argc, char **argv, const cli_globals *g) {
+    (void)g;
+    const char *model = NULL, *field = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "--model")) model = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--field")) field = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semsearch similarity: unknown option %s\n", a);
-            usage();
-            return 2;
-        } else input = a;
-    }
+    const cli_opt opts[] = {
+        {"model", 0, CLI_STRING, &model, "DIR", "model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)"},
+        {"field", 0, CLI_STRING, &field, "NAME", "input is JSONL; use the string field NAME"},
+        {"json", 0, CLI_FLAG, &json, NULL, "print the matrix as one JSON array of rows"},
+        {0}};
+    const cli_spec spec = {"similarity", "[options] [INPUT]",
+                           "  embeds each input line and prints the cosine similarity matrix", opts, 0, 1, NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *input = np ? pos[0] : NULL;
+    free(pos);
     cli_texts in;
     if (cli_read_texts(input, field, &in) != 0) return 1;
     if (in.n == 0) {

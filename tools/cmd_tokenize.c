@@ -7,39 +7,28 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
-static void usage(void) {
-    fprintf(stderr,
-            "usage: semsearch tokenize [options] [INPUT]\n"
-            "  prints one JSON array of token ids per input line (as SentenceTransformer.tokenize)\n"
-            "  --model DIR        model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)\n"
-            "  --field NAME       input is JSONL; tokenize the string field NAME\n"
-            "  --tokens           print {\"ids\": [...], \"tokens\": [...]} objects instead\n"
-            "  --show             a walk-through: one 'id<TAB>token' line per token, blank line between inputs\n"
-            "  --max-seq-length N truncate to N tokens (default: the model's)\n"
-            "  --prompt TEXT      prepend TEXT to every input\n");
-}
-
-int cmd_tokenize(int argc, char **argv) {
-    const char *model = NULL, *field = NULL, *input = NULL, *prompt = NULL;
+int cmd_tokenize(int argc, char **argv, const cli_globals *g) {
+    (void)g;
+    const char *model = NULL, *field = NULL, *prompt = NULL;
     int mode = 0, msl = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "--model")) model = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--field")) field = cli_value(argc, argv, &i);
-        else if (!strcmp(a, "--tokens")) mode = 1;
-        else if (!strcmp(a, "--show")) mode = 2;
-        else if (!strcmp(a, "--max-seq-length")) msl = cli_int(a, cli_value(argc, argv, &i));
-        else if (!strcmp(a, "--prompt")) prompt = cli_value(argc, argv, &i);
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semsearch tokenize: unknown option %s\n", a);
-            usage();
-            return 2;
-        } else input = a;
-    }
+    const cli_opt opts[] = {
+        {"model", 0, CLI_STRING, &model, "DIR", "model folder or cached ORG/NAME (default: bundled all-MiniLM-L6-v2)"},
+        {"field", 0, CLI_STRING, &field, "NAME", "input is JSONL; tokenize the string field NAME"},
+        {"tokens", 0, CLI_SET, &mode, NULL, "print {\"ids\": [...], \"tokens\": [...]} objects instead", .set = 1},
+        {"show", 0, CLI_SET, &mode, NULL, "a walk-through: one 'id<TAB>token' line per token, blank line between inputs", .set = 2},
+        {"max-seq-length", 0, CLI_INT, &msl, "N", "truncate to N tokens (default: the model's)"},
+        {"prompt", 0, CLI_STRING, &prompt, "TEXT", "prepend TEXT to every input"},
+        {0}};
+    const cli_spec spec = {"tokenize", "[options] [INPUT]",
+                           "  prints one JSON array of token ids per input line (as SentenceTransformer.tokenize)", opts, 0, 1,
+                           NULL};
+    char **pos;
+    int np = cli_parse(&spec, argc, argv, &pos);
+    if (np < 0) return cli_exit_code(np);
+    const char *input = np ? pos[0] : NULL;
+    free(pos);
     cli_texts in;
     if (cli_read_texts(input, field, &in) != 0) return 1;
     ss_model *m = cli_load_model(model, 1, msl);

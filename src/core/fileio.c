@@ -18,6 +18,12 @@ char *ss_read_file(const char *path, size_t *len, ss_error *err) {
                 strerror(errno));
         return NULL;
     }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        ss_fail(err, SS_ERR_INVALID, "%s is a directory, expected a file", path);
+        return NULL;
+    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
@@ -51,6 +57,34 @@ char *ss_read_file(const char *path, size_t *len, ss_error *err) {
     return buf;
 }
 
+/* Deepest bracket nesting of JSON text, outside strings: cJSON refuses more
+ * than CJSON_NESTING_LIMIT levels and reports only "parse error", so callers
+ * say why. */
+static size_t json_depth(const char *text, size_t len) {
+    size_t depth = 0, most = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > most) most = depth;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return most;
+}
+
+size_t ss_json_depth(const char *text, size_t len) {
+    return json_depth(text, len);
+}
+
 cJSON *ss_read_json(const char *path, ss_error *err) {
     size_t len;
     char *text = ss_read_file(path, &len, err);
@@ -59,7 +93,16 @@ cJSON *ss_read_json(const char *path, ss_error *err) {
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!j) {
         size_t off = end ? (size_t)(end - text) : 0;
-        ss_fail(err, SS_ERR_FORMAT, "%s: invalid JSON near byte %zu", path, off);
+        const char *at = text + (off < len ? off : len);
+        size_t depth = json_depth(text, len);
+        if (depth > CJSON_NESTING_LIMIT)
+            ss_fail(err, SS_ERR_FORMAT, "%s: JSON nesting too deep (%zu levels; the limit is %d)", path, depth,
+                    CJSON_NESTING_LIMIT);
+        else if (!strncmp(at, "NaN", 3) || !strncmp(at, "Infinity", 8) || !strncmp(at, "-Infinity", 9))
+            ss_fail(err, SS_ERR_FORMAT, "%s: invalid JSON near byte %zu (%s: NaN and Infinity are not JSON numbers)",
+                    path, off, at[0] == 'N' ? "NaN" : at[0] == 'I' ? "Infinity" : "-Infinity");
+        else
+            ss_fail(err, SS_ERR_FORMAT, "%s: invalid JSON near byte %zu", path, off);
     }
     free(text);
     return j;
@@ -91,6 +134,10 @@ ss_status ss_mmap_open(ss_mmap *map, const char *path, ss_error *err) {
         int e = errno;
         close(fd);
         return ss_fail(err, SS_ERR_IO, "cannot stat %s: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return ss_fail(err, SS_ERR_INVALID, "%s is a directory, expected a file", path);
     }
     if (st.st_size == 0) {
         close(fd);

@@ -12,6 +12,10 @@ char *ss_read_file(const char *path, size_t *len, ss_error *err);
 /* Parse a JSON file; the error names the file and the offset of a syntax error. */
 cJSON *ss_read_json(const char *path, ss_error *err);
 
+/* Deepest [ / { nesting of JSON text (outside strings), to tell "nested too
+ * deep" (cJSON's limit is CJSON_NESTING_LIMIT) from a syntax error. */
+size_t ss_json_depth(const char *text, size_t len);
+
 /* 1 if path exists (file or folder). */
 int ss_path_exists(const char *path);
 

@@ -33,6 +33,89 @@ static ss_status fail_close(ss_safetensors *st, ss_error *err, ss_status code, c
     return code;
 }
 
+/* A JSON number that is a whole value in [0, 2^53] (exactly representable);
+ * cJSON keeps numbers as doubles, so larger or fractional values cannot be
+ * offsets or dimensions. */
+static int whole_u53(const cJSON *v, uint64_t *out) {
+    if (!cJSON_IsNumber(v)) return 0;
+    double d = v->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return 0;
+    *out = (uint64_t)d;
+    return 1;
+}
+
+/* The Rust safetensors reader caps the header at 100 MB; a larger one is not a real file. */
+#define SS_ST_MAX_HEADER (100u * 1000 * 1000)
+
+typedef struct span {
+    uint64_t begin, end;
+    int idx;
+} span;
+
+static int cmp_span(const void *a, const void *b) {
+    const span *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+static int cmp_name(const void *a, const void *b) {
+    const ss_st_tensor *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+/* Whole-file checks once every entry is parsed: names unique, byte ranges
+ * disjoint and, as the reference reader requires, laid end to end over the
+ * whole data region (a gap or overlap means a corrupt or hand-made file). */
+static ss_status check_layout(ss_safetensors *st, const uint64_t *begins, size_t data_size, ss_error *err) {
+    int n = st->n_tensors;
+    if (n == 0) return SS_OK;
+    const ss_st_tensor **byname = malloc((size_t)n * sizeof *byname);
+    span *sp = malloc((size_t)n * sizeof *sp);
+    if (!byname || !sp) {
+        free(byname);
+        free(sp);
+        return fail_close(st, err, SS_ERR_NOMEM, "out of memory%s%s", "", "");
+    }
+    for (int i = 0; i < n; i++) {
+        byname[i] = &st->tensors[i];
+        sp[i] = (span){begins[i], begins[i] + st->tensors[i].nbytes, i};
+    }
+    qsort(byname, (size_t)n, sizeof *byname, cmp_name);
+    qsort(sp, (size_t)n, sizeof *sp, cmp_span);
+    char a[300] = "", b[300] = "";
+    const char *fmt = NULL;
+    for (int i = 1; i < n && !fmt; i++)
+        if (!strcmp(byname[i - 1]->name, byname[i]->name)) {
+            snprintf(a, sizeof a, "%s", byname[i]->name);
+            fmt = "tensor '%s' appears twice in the header%s";
+        }
+    uint64_t at = 0;
+    for (int i = 0; i < n && !fmt; i++) {
+        const ss_st_tensor *t = &st->tensors[sp[i].idx];
+        if (sp[i].begin < at) {
+            snprintf(a, sizeof a, "%s", t->name);
+            snprintf(b, sizeof b, "%s", st->tensors[sp[i - 1].idx].name);
+            fmt = "tensor '%s': its bytes overlap tensor '%s'";
+        } else if (sp[i].begin > at) {
+            snprintf(a, sizeof a, "%s", t->name);
+            snprintf(b, sizeof b, "%llu unused bytes before it (data_offsets must be contiguous)",
+                     (unsigned long long)(sp[i].begin - at));
+            fmt = "tensor '%s': %s";
+        }
+        at = sp[i].end;
+    }
+    if (!fmt && at != data_size) {
+        snprintf(a, sizeof a, "%llu", (unsigned long long)at);
+        snprintf(b, sizeof b, "%zu", data_size);
+        fmt = "tensors cover %s bytes of the %s-byte data region (trailing bytes)";
+    }
+    free(byname);
+    free(sp);
+    if (fmt) return fail_close(st, err, SS_ERR_FORMAT, fmt, a, b);
+    return SS_OK;
+}
+
 ss_status ss_st_open(ss_safetensors *st, const char *path, ss_error *err) {
     memset(st, 0, sizeof *st);
     st->path = strdup(path);
@@ -49,12 +132,13 @@ ss_status ss_st_open(ss_safetensors *st, const char *path, ss_error *err) {
                           size == 0 ? "0" : "< 8", "");
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | base[i];
-    if (hlen == 0 || hlen > size - 8) {
+    if (hlen == 0 || hlen > size - 8 || hlen > SS_ST_MAX_HEADER) {
         char a[64], b[64];
         snprintf(a, sizeof a, "%llu", (unsigned long long)hlen);
         snprintf(b, sizeof b, "%zu", size - 8);
         return fail_close(st, err, SS_ERR_FORMAT,
-                          "header length %s exceeds the %s bytes after it (truncated or not a safetensors file)",
+                          "header length %s exceeds the %s bytes after it (or the 100 MB limit; truncated or not a "
+                          "safetensors file)",
                           a, b);
     }
     const char *end = NULL;
@@ -67,66 +151,99 @@ ss_status ss_st_open(ss_safetensors *st, const char *path, ss_error *err) {
     size_t data_size = size - 8 - (size_t)hlen;
     int n = cJSON_GetArraySize(hdr);
     st->tensors = calloc((size_t)(n > 0 ? n : 1), sizeof *st->tensors);
-    if (!st->tensors) {
+    uint64_t *begins = calloc((size_t)(n > 0 ? n : 1), sizeof *begins);
+    if (!st->tensors || !begins) {
+        free(begins);
         cJSON_Delete(hdr);
         return fail_close(st, err, SS_ERR_NOMEM, "out of memory%s%s", "", "");
     }
     const cJSON *it;
+    char name[300], why[300];
+    const char *fmt = NULL;
+    ss_status code = SS_ERR_FORMAT;
     cJSON_ArrayForEach(it, hdr) {
         if (!strcmp(it->string, "__metadata__")) continue;
+        snprintf(name, sizeof name, "%s", it->string);
         ss_st_tensor *t = &st->tensors[st->n_tensors];
         const char *dts = ss_json_str(it, "dtype", NULL);
         const cJSON *shape = cJSON_GetObjectItemCaseSensitive(it, "shape");
         const cJSON *offs = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
         if (!dts || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2) {
-            char name[300];
-            snprintf(name, sizeof name, "%s", it->string);
-            cJSON_Delete(hdr);
-            return fail_close(st, err, SS_ERR_FORMAT, "tensor '%s': entry lacks dtype/shape/data_offsets%s",
-                              name, "");
+            fmt = "tensor '%s': entry lacks dtype/shape/data_offsets%s";
+            why[0] = 0;
+            break;
         }
-        t->name = strdup(it->string);
-        if (!t->name) {
-            cJSON_Delete(hdr);
-            return fail_close(st, err, SS_ERR_NOMEM, "out of memory%s%s", "", "");
+        if (!(t->name = strdup(it->string))) {
+            code = SS_ERR_NOMEM;
+            fmt = "tensor '%s': out of memory%s";
+            why[0] = 0;
+            break;
         }
         st->n_tensors++;
         t->dtype = parse_dtype(dts);
         snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dts);
         t->ndim = cJSON_GetArraySize(shape);
         if (t->ndim > SS_ST_MAX_DIMS) {
-            cJSON_Delete(hdr);
-            return fail_close(st, err, SS_ERR_FORMAT, "tensor '%s': too many dimensions%s", t->name, "");
+            fmt = "tensor '%s': %s";
+            snprintf(why, sizeof why, "%d dimensions (at most %d)", t->ndim, SS_ST_MAX_DIMS);
+            break;
         }
+        /* numel = product of the dimensions, refused on overflow: a shape
+         * [2^32, 2^32] must not wrap to 0 and match an empty byte range. */
         uint64_t numel = 1;
-        int bad = 0;
-        for (int d = 0; d < t->ndim; d++) {
-            const cJSON *v = cJSON_GetArrayItem(shape, d);
-            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e12) bad = 1;
-            t->shape[d] = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-            numel *= (uint64_t)(t->shape[d] > 0 ? t->shape[d] : 0);
+        int d, overflow = 0;
+        for (d = 0; d < t->ndim; d++) {
+            uint64_t v;
+            if (!whole_u53(cJSON_GetArrayItem(shape, d), &v)) break;
+            t->shape[d] = (int64_t)v;
+            if ((overflow = __builtin_mul_overflow(numel, v, &numel))) break;
         }
-        double b0 = cJSON_GetArrayItem(offs, 0)->valuedouble, b1 = cJSON_GetArrayItem(offs, 1)->valuedouble;
-        if (bad || b0 < 0 || b1 < b0 || b1 > (double)data_size) {
-            char why[200];
-            snprintf(why, sizeof why, "data_offsets [%.0f, %.0f] outside the %zu-byte data region", b0, b1,
-                     data_size);
-            cJSON_Delete(hdr);
-            return fail_close(st, err, SS_ERR_FORMAT, "tensor '%s': %s (truncated file?)", t->name, why);
+        if (d < t->ndim) {
+            fmt = "tensor '%s': %s";
+            if (overflow)
+                snprintf(why, sizeof why, "the element count of its shape overflows 64 bits at dimension %d", d);
+            else
+                snprintf(why, sizeof why, "shape dimension %d is not a whole number in [0, 2^53]", d);
+            break;
         }
-        t->data = data + (size_t)b0;
-        t->nbytes = (size_t)(b1 - b0);
+        uint64_t b0, b1;
+        if (!whole_u53(cJSON_GetArrayItem(offs, 0), &b0) || !whole_u53(cJSON_GetArrayItem(offs, 1), &b1)) {
+            fmt = "tensor '%s': %s";
+            snprintf(why, sizeof why, "data_offsets are not whole non-negative numbers");
+            break;
+        }
+        if (b1 < b0 || b1 > (uint64_t)data_size) {
+            fmt = "tensor '%s': %s (truncated file?)";
+            snprintf(why, sizeof why, "data_offsets [%llu, %llu] outside the %zu-byte data region",
+                     (unsigned long long)b0, (unsigned long long)b1, data_size);
+            break;
+        }
         size_t es = dtype_size(t->dtype);
-        if (es && numel * es != t->nbytes) {
-            char why[200];
-            snprintf(why, sizeof why, "shape holds %llu elements of %zu bytes but the byte range is %zu",
-                     (unsigned long long)numel, es, t->nbytes);
-            cJSON_Delete(hdr);
-            return fail_close(st, err, SS_ERR_FORMAT, "tensor '%s': %s", t->name, why);
+        uint64_t want;
+        if (es && (__builtin_mul_overflow(numel, (uint64_t)es, &want) || want != b1 - b0)) {
+            fmt = "tensor '%s': %s";
+            snprintf(why, sizeof why, "shape holds %llu elements of %zu bytes but the byte range is %llu",
+                     (unsigned long long)numel, es, (unsigned long long)(b1 - b0));
+            break;
         }
+        if (es && b0 % es != 0) {
+            fmt = "tensor '%s': %s";
+            snprintf(why, sizeof why, "data offset %llu is not a multiple of its %zu-byte dtype %s",
+                     (unsigned long long)b0, es, dts);
+            break;
+        }
+        begins[st->n_tensors - 1] = b0;
+        t->data = data + b0;
+        t->nbytes = (size_t)(b1 - b0);
     }
     cJSON_Delete(hdr);
-    return SS_OK;
+    if (fmt) {
+        free(begins);
+        return fail_close(st, err, code, fmt, name, why);
+    }
+    s = check_layout(st, begins, data_size, err);
+    free(begins);
+    return s;
 }
 
 void ss_st_close(ss_safetensors *st) {
@@ -173,7 +290,7 @@ float *ss_st_read_f32(const ss_safetensors *st, const char *name, int ndim, cons
         return NULL;
     }
     size_t n = t->nbytes / dtype_size(t->dtype);
-    float *out = aligned_alloc(64, ((n * sizeof(float)) + 63) / 64 * 64);
+    float *out = aligned_alloc(64, n ? ((n * sizeof(float)) + 63) / 64 * 64 : 64);
     if (!out) {
         ss_fail(err, SS_ERR_NOMEM, "out of memory reading tensor '%s'", name);
         return NULL;

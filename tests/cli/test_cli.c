@@ -47,6 +47,7 @@ static int count_lines(const char *s) {
 }
 
 int main(void) {
+    REQUIRE(access(SEMSEARCH_CLI, X_OK) == 0); /* a missing CLI fails the test */
     snprintf(tmp, sizeof tmp, "/tmp/semsearch-cli-XXXXXX");
     REQUIRE(mkdtemp(tmp) != NULL);
     ss_error err;
@@ -78,16 +79,52 @@ int main(void) {
     free(out);
     free(e);
 
-    /* tokenize: one JSON array of ids per line */
-    CHECK(run("What is AI?\nCafé\n", "tokenize", &out, NULL) == 0);
-    CHECKF(!strcmp(out, "[101, 2054, 2003, 9932, 1029, 102]\n[101, 7668, 102]\n"), "tokenize printed: %s", out);
-    free(out);
-    CHECK(run("What is AI?\n", "tokenize --tokens", &out, NULL) == 0);
-    CHECK_CONTAINS(out, "\"tokens\": [\"[CLS]\", \"what\", \"is\", \"ai\", \"?\", \"[SEP]\"]");
-    free(out);
-
-    CHECK(run("one two three four five six\n", "tokenize --max-seq-length 4", &out, NULL) == 0);
-    CHECKF(!strcmp(out, "[101, 2028, 2048, 102]\n"), "tokenize --max-seq-length 4 printed: %s", out);
+    /* tokenize: one JSON array of ids per line; --tokens adds the pieces. The
+     * expected ids and tokens are sentence-transformers' (tests/golden/cli_tokenize.json,
+     * tools/reference/make_cli_goldens.py). */
+    FILE *gf = fopen(SEMSEARCH_TESTS_DIR "/golden/cli_tokenize.json", "rb");
+    REQUIRE(gf != NULL);
+    static char gtext[1 << 16];
+    size_t glen = fread(gtext, 1, sizeof gtext - 1, gf);
+    fclose(gf);
+    gtext[glen] = 0;
+    cJSON *gold = cJSON_Parse(gtext);
+    REQUIRE(cJSON_IsArray(gold) && cJSON_GetArraySize(gold) >= 3);
+    int row_i = 0;
+    for (const cJSON *row = gold->child; row; row = row->next, row_i++) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(row, "text");
+        const cJSON *msl = cJSON_GetObjectItemCaseSensitive(row, "max_seq_length");
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(row, "input_ids");
+        const cJSON *toks = cJSON_GetObjectItemCaseSensitive(row, "tokens");
+        REQUIRE(cJSON_IsString(text) && cJSON_IsArray(ids) && cJSON_IsArray(toks));
+        char input[512], targs[64], want[1024];
+        snprintf(input, sizeof input, "%s\n", text->valuestring);
+        if (cJSON_IsNumber(msl)) snprintf(targs, sizeof targs, "tokenize --max-seq-length %d", msl->valueint);
+        else snprintf(targs, sizeof targs, "tokenize");
+        size_t wl = 0;
+        want[wl++] = '[';
+        for (const cJSON *id = ids->child; id; id = id->next)
+            wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%d", id == ids->child ? "" : ", ", id->valueint);
+        snprintf(want + wl, sizeof want - wl, "]\n");
+        CHECK(run(input, targs, &out, NULL) == 0);
+        CHECKF(!strcmp(out, want), "golden row %d: tokenize printed %s, reference %s", row_i, out, want);
+        free(out);
+        strncat(targs, " --tokens", sizeof targs - strlen(targs) - 1);
+        CHECK(run(input, targs, &out, NULL) == 0);
+        cJSON *o = cJSON_Parse(out);
+        const cJSON *got = cJSON_GetObjectItemCaseSensitive(o, "tokens");
+        int same = cJSON_IsArray(got) && cJSON_GetArraySize(got) == cJSON_GetArraySize(toks);
+        for (int t = 0; same && t < cJSON_GetArraySize(toks); t++)
+            same = cJSON_IsString(cJSON_GetArrayItem(got, t)) &&
+                   !strcmp(cJSON_GetArrayItem(got, t)->valuestring, cJSON_GetArrayItem(toks, t)->valuestring);
+        CHECKF(same, "golden row %d: tokenize --tokens printed %s", row_i, out);
+        cJSON_Delete(o);
+        free(out);
+    }
+    cJSON_Delete(gold);
+    /* several lines in one run: one array per line, in order */
+    CHECK(run("What is AI?\nCaf\xc3\xa9\n", "tokenize", &out, NULL) == 0);
+    CHECK(count_lines(out) == 2);
     free(out);
 
     /* JSONL input with --field; npy and fvecs outputs */

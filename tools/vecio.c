@@ -1,5 +1,5 @@
 /* vecio.c — .fvecs / .npy / .jsonl vector files. */
-#include "index/vecio.h"
+#include "vecio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

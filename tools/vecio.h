@@ -1,9 +1,9 @@
-/* vecio.h — read vector files for the index CLI and benchmarks:
+/* vecio.h — vector files for the CLI, its tests and the benchmarks (tools, not the library):
  * .fvecs (int32 d + d floats per row), .npy (2-D little-endian f4/f2/f8,
  * C order), .jsonl (one JSON array per line, or an object with an
  * "embedding" / "vector" / "values" array). */
-#ifndef SS_INDEX_VECIO_H
-#define SS_INDEX_VECIO_H
+#ifndef SS_TOOLS_VECIO_H
+#define SS_TOOLS_VECIO_H
 
 #include <stddef.h>
 
