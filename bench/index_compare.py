@@ -38,7 +38,8 @@ class Err(C.Structure):
 class Opts(C.Structure):
     _fields_ = [("type", C.c_int), ("metric", C.c_int), ("quantize", C.c_int), ("m", C.c_int),
                 ("ef_construction", C.c_int), ("ef_search", C.c_int), ("keep_fp32", C.c_int),
-                ("oversample", C.c_float), ("n_threads", C.c_int), ("seed", C.c_uint64)]
+                ("oversample", C.c_float), ("n_threads", C.c_int), ("seed", C.c_uint64),
+                ("pool", C.c_void_p)]  # ss_index_options.pool (NULL: the index's own)
 class Params(C.Structure):
     _fields_ = [("ef_search", C.c_int), ("oversample", C.c_float), ("filter", C.c_void_p), ("n_threads", C.c_int)]
 lib.ss_index_new.restype = C.c_void_p

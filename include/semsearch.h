@@ -270,9 +270,27 @@ float ss_cosine(const float *a, const float *b, int d);
  * Missing results (fewer than k live / allowed vectors) are padded with id -1
  * and score -INFINITY (cosine, dot) or +INFINITY (l2).
  *
- * Thread safety: any number of concurrent ss_index_search calls, plus one
- * writer (add / remove / compact / save) at a time; writers are serialised
- * internally, and readers never observe a half-inserted vector.
+ * Thread safety: any number of concurrent ss_index_search, ss_index_contains
+ * and ss_index_get_stats calls, beside writers (add / remove / compact /
+ * save / commit), which are serialised internally. Readers never observe a
+ * half-inserted vector or a half-rewritten HNSW link list. contains and
+ * get_stats never wait for a bulk add: contains takes the id map's lock,
+ * which a writer holds only while it changes the map; get_stats takes no lock
+ * (counters as of the last completed change). Parallel work (HNSW build,
+ * batched search) runs on an ss_pool: the one in ss_index_options.pool (not
+ * owned; it must outlive the index), else one the index creates on first use.
+ * Index calls must not be made from inside a job running on that same pool
+ * (ss_pool_for is not re-entrant).
+ *
+ * Persistence: ss_index_save writes a snapshot (temp file, fsync, rename).
+ * ss_index_open adds a delta log, PATH.log, for a caller that keeps the index
+ * in step with a database: every add / remove is appended to the log and
+ * ss_index_commit(gen) makes them durable (one fsync) and records the
+ * caller's generation number; ss_index_save(idx, PATH) writes a new snapshot
+ * and empties the log. On open the snapshot is loaded and the log's committed
+ * records replayed; changes after the last commit (a torn tail) are dropped.
+ * ss_index_generation says which generation the index holds, so the caller
+ * can tell whether it is behind its database.
  */
 typedef struct ss_index ss_index;
 
@@ -297,6 +315,11 @@ typedef struct ss_index_options {
     float oversample;       /* quantised+fp32: rescore k*oversample; 0 = 3 (binary 8) */
     int n_threads;          /* threads for add (build) and batched search; 0 = all cores */
     uint64_t seed;          /* HNSW level generator; 0 = 42                   */
+    ss_pool *pool;          /* threads for parallel work, shared with other
+                               users (not owned; outlives the index); NULL = the
+                               index creates its own of n_threads on first use.
+                               n_threads above 4 x the online cores is clamped
+                               to that (a negative value is an error).        */
 } ss_index_options;
 
 /* Allow-list applied during search: a bitset over ids (bit i of bits[i/64]
@@ -353,9 +376,26 @@ ss_status ss_index_search(const ss_index *idx, const float *queries, size_t nq, 
                           const ss_search_params *params, int64_t *out_ids, float *out_scores,
                           ss_error *err);
 
-/* Persist to one file (temp file + fsync + rename); load maps it. */
+/* Persist to one file (temp file + fsync + rename); load maps it and
+ * validates it (graph invariants, finite numbers) before use. Saving to the
+ * path an index was opened from (ss_index_open) also empties its log. */
 ss_status ss_index_save(ss_index *idx, const char *path, ss_error *err);
 ss_index *ss_index_load(const char *path, ss_error *err);
+
+/* Open PATH (snapshot, may be missing) + PATH.log (delta log, created when
+ * missing) and keep logging to it. A new index (no snapshot, no log) gets
+ * dim and opts; an existing one takes its layout from the file, and from opts
+ * only pool and n_threads (dim > 0 must then match; 0 = any). */
+ss_index *ss_index_open(const char *path, int dim, const ss_index_options *opts, ss_error *err);
+/* Make the changes logged since the last commit durable (fsync) and record
+ * generation. After a failed log write every commit fails until
+ * ss_index_save(idx, PATH) writes a new snapshot. SS_ERR_INVALID without a log. */
+ss_status ss_index_commit(ss_index *idx, uint64_t generation, ss_error *err);
+/* The generation the index holds: of the last commit replayed or made, else
+ * the one its snapshot was saved with (0 for a new index). */
+uint64_t ss_index_generation(const ss_index *idx);
+/* Stamp a generation that the next ss_index_save stores (no log needed). */
+void ss_index_set_generation(ss_index *idx, uint64_t generation);
 
 void ss_index_get_stats(const ss_index *idx, ss_index_stats *out);
 const char *ss_metric_name(ss_metric m);

@@ -14,6 +14,7 @@
 #include "core/threadpool.h"
 #include "kernels/ops.h"
 #include "model/config.h"
+#include "model/dense.h"
 #include "model/pooling.h"
 #include "model/transformer.h"
 #include "semsearch.h"
@@ -23,6 +24,7 @@ struct ss_model {
     ss_tf_config cfg;
     ss_st_config st;
     ss_transformer tf;
+    ss_dense_stack dense; /* Dense modules after Pooling (may be empty) */
     ss_tokenizer *tok;
     ss_pool *pool;
     ss_tf_work work;
@@ -63,6 +65,7 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
         goto fail;
     }
     if ((s = ss_transformer_load(&m->tf, &m->cfg, dir, err)) != SS_OK) goto fail;
+    if ((s = ss_dense_load(&m->dense, &m->st, dir, err)) != SS_OK) goto fail;
     if (!(m->tok = ss_tokenizer_load(dir, err))) {
         s = err ? err->code : SS_ERR_FORMAT;
         goto fail;
@@ -105,12 +108,13 @@ void ss_model_free(ss_model *m) {
     ss_tf_work_free(&m->work);
     ss_tokenizer_free(m->tok);
     ss_transformer_free(&m->tf);
+    ss_dense_free(&m->dense);
     ss_st_config_free(&m->st);
     free(m->dir);
     free(m);
 }
 
-int ss_model_dim(const ss_model *m) { return m->cfg.hidden * ss_pooling_count(&m->st.pooling); }
+int ss_model_dim(const ss_model *m) { return ss_st_output_dim(&m->st, &m->cfg); }
 int ss_model_hidden_size(const ss_model *m) { return m->cfg.hidden; }
 int ss_model_max_seq_length(const ss_model *m) { return m->max_seq_length; }
 int ss_model_normalizes(const ss_model *m) { return m->st.normalize; }
@@ -275,7 +279,10 @@ ss_status ss_encode(ss_model *m, const char *const *texts, size_t n, const ss_en
     tokenized tk = {0};
     tk.offs = calloc(n + 1, sizeof *tk.offs);
     by_len *order = malloc(n * sizeof *order);
-    float *pooled = malloc((size_t)D * sizeof(float));
+    /* pooled: the Pooling output, then each Dense module's in place (+ scratch) */
+    const int PW = H * ss_pooling_count(&m->st.pooling) > m->dense.max_dim ? H * ss_pooling_count(&m->st.pooling)
+                                                                            : m->dense.max_dim;
+    float *pooled = malloc((size_t)2 * PW * sizeof(float));
     int *boff = malloc(((size_t)bs + 1) * sizeof *boff);
     int32_t *bids = malloc((size_t)bs * m->max_seq_length * sizeof *bids);
     if (!tk.offs || !order || !pooled || !boff || !bids) {
@@ -314,6 +321,7 @@ ss_status ss_encode(ss_model *m, const char *const *texts, size_t n, const ss_en
         for (size_t j = 0; j < nb; j++) {
             size_t i = order[b0 + j].idx;
             ss_pool_sequence(&m->st.pooling, m->work.x + (size_t)boff[j] * H, boff[j + 1] - boff[j], H, skip, pooled);
+            ss_dense_forward(&m->dense, pooled, pooled + PW);
             if (m->st.normalize && !(o && o->normalize < 0)) ss_l2_normalize(pooled, D);
             float *dst = out + i * (size_t)outD;
             memcpy(dst, pooled, (size_t)outD * sizeof(float));

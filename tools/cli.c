@@ -1,84 +1,13 @@
-/* cli.c — inputs, model resolution and progress for the CLI verbs. */
+/* cli.c — model resolution and progress for the CLI verbs (inputs: texts.c, outputs: outfile.c). */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #ifndef SEMSEARCH_DEFAULT_MODEL
 #define SEMSEARCH_DEFAULT_MODEL "models/all-MiniLM-L6-v2"
 #endif
-
-static int push(cli_texts *t, char *s, size_t *cap) {
-    if (t->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 1024;
-        char **nt = realloc(t->texts, nc * sizeof *nt);
-        if (!nt) return -1;
-        t->texts = nt;
-        *cap = nc;
-    }
-    t->texts[t->n++] = s;
-    return 0;
-}
-
-int cli_read_texts(const char *path, const char *field, cli_texts *out) {
-    memset(out, 0, sizeof *out);
-    FILE *f = (!path || !strcmp(path, "-")) ? stdin : fopen(path, "rb");
-    const char *name = (!path || !strcmp(path, "-")) ? "<stdin>" : path;
-    if (!f) {
-        fprintf(stderr, "semsearch: cannot open input %s\n", name);
-        return -1;
-    }
-    char *line = NULL;
-    size_t lcap = 0, cap = 0, lineno = 0;
-    ssize_t len;
-    int rc = 0;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        lineno++;
-        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
-        if (memchr(line, '\0', (size_t)len)) {
-            fprintf(stderr, "semsearch: %s:%zu: line contains a NUL byte\n", name, lineno);
-            rc = -1;
-            break;
-        }
-        char *text;
-        if (field) {
-            if (len == 0) continue; /* blank lines between JSON objects */
-            cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
-            const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, field) : NULL;
-            if (!j || !cJSON_IsString(v)) {
-                fprintf(stderr, "semsearch: %s:%zu: %s\n", name, lineno,
-                        !j ? "not a valid JSON object" : "no string field with the requested name");
-                fprintf(stderr, "  (expected {\"%s\": \"text\", ...} on every line)\n", field);
-                cJSON_Delete(j);
-                rc = -1;
-                break;
-            }
-            text = strdup(v->valuestring);
-            cJSON_Delete(j);
-        } else {
-            text = strdup(line);
-        }
-        if (!text || push(out, text, &cap) != 0) {
-            free(text);
-            fprintf(stderr, "semsearch: out of memory reading %s\n", name);
-            rc = -1;
-            break;
-        }
-    }
-    free(line);
-    if (f != stdin) fclose(f);
-    if (rc != 0) cli_texts_free(out);
-    return rc;
-}
-
-void cli_texts_free(cli_texts *t) {
-    for (size_t i = 0; i < t->n; i++) free(t->texts[i]);
-    free(t->texts);
-    memset(t, 0, sizeof *t);
-}
 
 const char *cli_model_dir(const char *flag) {
     if (flag) {

@@ -1,4 +1,5 @@
 /* cmd_embed.c — `semsearch embed`: texts in, vectors out (JSONL, .npy, .fvecs). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,13 @@ static int write_npy_header(FILE *f, size_t n, int d) {
     for (int i = 0; i < pad; i++) fputc(' ', f);
     fputc('\n', f);
     return 0;
+}
+
+/* Index of the first NaN / Inf in v[0..n), or n. */
+static size_t first_nonfinite(const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return i;
+    return n;
 }
 
 static void print_float_array(FILE *f, const float *v, int d) {
@@ -51,30 +59,36 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
         {"prompt-name", 0, CLI_STRING, &prompt_name, "NAME", "prepend the model's prompt NAME (config_sentence_transformers.json)"},
         {"output-value", 0, CLI_STRING, &output_value, "V", "sentence_embedding (default) or token_embeddings (one JSON array of per-token vectors per line)"},
         {0}};
-    const cli_spec spec = {"embed", "[options] [INPUT]",
-                           "  reads one text per line (or JSONL with --field) from INPUT or stdin", opts, 0, 1, NULL};
+    const cli_spec spec = {"embed", "[options] [INPUT...]",
+                           "  reads one text per line (or JSONL with --field) from each INPUT in order, or stdin", opts, 0, -1, NULL};
     char **pos;
     int np = cli_parse(&spec, argc, argv, &pos);
     if (np < 0) return cli_exit_code(np);
-    const char *input = np ? pos[0] : NULL;
-    free(pos);
     int prec = ss_precision_parse(precision);
     if (prec < 0) {
+        free(pos);
         return cli_usage_error(&spec, "--precision must be float32, int8, uint8, binary or ubinary, not '%s'", precision);
     }
     int tokens_out = !strcmp(output_value, "token_embeddings");
     if (!tokens_out && strcmp(output_value, "sentence_embedding") != 0) {
+        free(pos);
         return cli_usage_error(&spec, "--output-value must be sentence_embedding or token_embeddings");
     }
     int fmt = !strcmp(format, "jsonl") ? 0 : !strcmp(format, "npy") ? 1 : !strcmp(format, "fvecs") ? 2 : -1;
     if (fmt < 0) {
+        free(pos);
         return cli_usage_error(&spec, "--format must be jsonl, npy or fvecs, not '%s'", format);
     }
     if ((fmt != 0 && (prec != SS_PRECISION_FLOAT32 || tokens_out))) {
+        free(pos);
         return cli_usage_error(&spec, "--precision and --output-value token_embeddings need --format jsonl");
     }
     cli_texts in;
-    if (cli_read_texts(input, field, &in) != 0) return 1;
+    if (cli_read_texts_many((const char *const *)pos, np, field, &in) != 0) {
+        free(pos);
+        return 1;
+    }
+    free(pos);
     ss_model *m = cli_load_model(model, threads, msl);
     if (!m) {
         cli_texts_free(&in);
@@ -83,8 +97,9 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
     int rc = 1;
     float *emb = NULL;
     void *q = NULL;
-    FILE *out = stdout;
+    cli_out o = {0};
     ss_error err;
+    char where[512];
     if (prompt_name && !prompt) {
         /* Resolved by the library when the model has it; an unknown name is an error. */
         prompt = ss_model_prompt(m, prompt_name);
@@ -94,18 +109,22 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
         }
     }
     eo.prompt = prompt;
-    if (outpath && !(out = fopen(outpath, "wb"))) {
-        fprintf(stderr, "semsearch embed: cannot write %s\n", outpath);
-        out = stdout;
-        goto done;
-    }
+    if (cli_out_open(&o, outpath, "embed") != 0) goto done;
+    FILE *out = o.f;
     if (tokens_out) {
         int H = ss_model_hidden_size(m);
-        for (size_t i = 0; i < in.n; i++) {
+        for (size_t i = 0; i < in.n && !cli_out_failed(&o); i++) {
             int nt;
             float *te = ss_encode_tokens(m, in.texts[i], &eo, &nt, &err);
             if (!te) {
-                fprintf(stderr, "semsearch embed: input line %zu: %s\n", i + 1, err.msg);
+                fprintf(stderr, "semsearch embed: %s: %s\n", cli_where(&in, i, where, sizeof where), err.msg);
+                goto done;
+            }
+            size_t bad = first_nonfinite(te, (size_t)nt * (size_t)H);
+            if (bad < (size_t)nt * (size_t)H) {
+                fprintf(stderr, "semsearch embed: %s: token %zu has a non-finite value (NaN or Inf); check the model's weights\n",
+                        cli_where(&in, i, where, sizeof where), bad / (size_t)H);
+                free(te);
                 goto done;
             }
             fputc('[', out);
@@ -130,14 +149,21 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
     eo.progress = cli_progress_cb;
     eo.progress_user = &prog;
     if (ss_encode(m, (const char *const *)in.texts, in.n, &eo, emb, &err) != SS_OK) {
-        /* Messages start "text N: ..." — name the input line instead. */
+        /* Messages start "text N: ..." — name the input file and line instead. */
         size_t idx;
         if (sscanf(err.msg, "text %zu:", &idx) == 1) {
             const char *rest = strchr(err.msg, ':');
-            fprintf(stderr, "semsearch embed: input line %zu:%s\n", idx + 1, rest ? rest + 1 : err.msg);
+            fprintf(stderr, "semsearch embed: %s:%s\n", cli_where(&in, idx, where, sizeof where), rest ? rest + 1 : err.msg);
         } else {
             fprintf(stderr, "semsearch embed: %s\n", err.msg);
         }
+        goto done;
+    }
+    /* NaN / Inf are not JSON and poison every format: refuse them, naming the text. */
+    size_t bad = first_nonfinite(emb, in.n * (size_t)d);
+    if (bad < in.n * (size_t)d) {
+        fprintf(stderr, "semsearch embed: %s: the model produced a non-finite value (NaN or Inf); check the model's weights\n",
+                cli_where(&in, bad / (size_t)d, where, sizeof where));
         goto done;
     }
     if (fmt == 1) {
@@ -145,12 +171,12 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
         fwrite(emb, sizeof(float), in.n * (size_t)d, out);
     } else if (fmt == 2) {
         int32_t dd = d;
-        for (size_t i = 0; i < in.n; i++) {
+        for (size_t i = 0; i < in.n && !cli_out_failed(&o); i++) {
             fwrite(&dd, 4, 1, out);
             fwrite(emb + i * (size_t)d, sizeof(float), (size_t)d, out);
         }
     } else if (prec == SS_PRECISION_FLOAT32) {
-        for (size_t i = 0; i < in.n; i++) {
+        for (size_t i = 0; i < in.n && !cli_out_failed(&o); i++) {
             print_float_array(out, emb + i * (size_t)d, d);
             fputc('\n', out);
         }
@@ -162,7 +188,7 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
             goto done;
         }
         int is_signed = prec == SS_PRECISION_INT8 || prec == SS_PRECISION_BINARY;
-        for (size_t i = 0; i < in.n; i++) {
+        for (size_t i = 0; i < in.n && !cli_out_failed(&o); i++) {
             fputc('[', out);
             for (size_t j = 0; j < bpv; j++) {
                 unsigned char byte = ((unsigned char *)q)[i * bpv + j];
@@ -174,15 +200,8 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
     }
     rc = 0;
 done:
-    if (out != stdout) {
-        if (fclose(out) != 0 && rc == 0) {
-            fprintf(stderr, "semsearch embed: error writing %s\n", outpath);
-            rc = 1;
-        }
-    } else if (fflush(stdout) != 0 && rc == 0) {
-        fprintf(stderr, "semsearch embed: error writing output\n");
-        rc = 1;
-    }
+    /* Publishes the output only when everything succeeded; else an earlier file stays. */
+    if (cli_out_close(&o, rc == 0, "embed") != 0) rc = 1;
     free(q);
     free(emb);
     ss_model_free(m);

@@ -1,6 +1,7 @@
 /* cmd_index.c — `semsearch index build|query|stats`: build a vector index
  * from .fvecs / .npy / .jsonl vectors (ids = 0-based row numbers), query it
  * (one JSON object per query line), print its stats. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,15 @@ static int cmd_query(int argc, char **argv) {
         ss_index_free(x);
         return 1;
     }
+    /* A score that is not finite cannot be printed as JSON: a damaged index. */
+    for (size_t i = 0; i < nq * (size_t)k; i++)
+        if (ids[i] >= 0 && !isfinite(sc[i])) {
+            fprintf(stderr, "semsearch index query: query %zu: result %lld has a non-finite score; is %s damaged?\n",
+                    i / (size_t)k, (long long)ids[i], file);
+            free(ids), free(sc), free(q);
+            ss_index_free(x);
+            return 1;
+        }
     for (size_t i = 0; i < nq; i++) {
         const int64_t *r = ids + i * (size_t)k;
         const float *s = sc + i * (size_t)k;
@@ -152,7 +162,11 @@ static int cmd_query(int argc, char **argv) {
     }
     free(ids), free(sc), free(q);
     ss_index_free(x);
-    return fflush(stdout) ? 1 : 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "semsearch index query: error writing standard output\n");
+        return 1;
+    }
+    return 0;
 }
 
 static int cmd_stats(int argc, char **argv) {

@@ -1,4 +1,5 @@
 /* cmd_similarity.c — `semsearch similarity`: cosine matrix of the input texts. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "opts.h"
+
+static size_t first_nonfinite(const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return i;
+    return n;
+}
 
 int cmd_similarity(int argc, char **argv, const cli_globals *g) {
     (void)g;
@@ -36,12 +43,18 @@ int cmd_similarity(int argc, char **argv, const cli_globals *g) {
         return 1;
     }
     int d = ss_model_dim(m), rc = 1;
+    size_t bad;
     float *emb = malloc(in.n * (size_t)d * sizeof(float));
     ss_error err;
     if (!emb) {
         fprintf(stderr, "semsearch similarity: out of memory\n");
     } else if (ss_encode(m, (const char *const *)in.texts, in.n, NULL, emb, &err) != SS_OK) {
         fprintf(stderr, "semsearch similarity: %s\n", err.msg);
+    } else if ((bad = first_nonfinite(emb, in.n * (size_t)d)) < in.n * (size_t)d) {
+        /* NaN would print as a similarity; refuse it, naming the text. */
+        char where[512];
+        fprintf(stderr, "semsearch similarity: %s: the model produced a non-finite value (NaN or Inf); check the model's weights\n",
+                cli_where(&in, bad / (size_t)d, where, sizeof where));
     } else {
         if (json) putchar('[');
         for (size_t i = 0; i < in.n; i++) {
@@ -56,6 +69,10 @@ int cmd_similarity(int argc, char **argv, const cli_globals *g) {
         }
         if (json) puts("]");
         rc = 0;
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "semsearch similarity: error writing standard output\n");
+            rc = 1;
+        }
     }
     free(emb);
     ss_model_free(m);

@@ -49,7 +49,10 @@ int cmd_tokenize(int argc, char **argv, const cli_globals *g) {
         }
         if (n > cap) n = cap;
         if (mode == 2) {
-            for (int t = 0; t < n; t++) printf("%d\t%s\n", ids[t], ss_tokenizer_token(tok, ids[t]));
+            for (int t = 0; t < n; t++) {
+                const char *piece = ss_tokenizer_token(tok, ids[t]);
+                printf("%d\t%s\n", ids[t], piece ? piece : "(no token string)");
+            }
             putchar('\n');
             continue;
         }
@@ -60,8 +63,16 @@ int cmd_tokenize(int argc, char **argv, const cli_globals *g) {
         if (mode == 1) {
             fputs(", \"tokens\": [", stdout);
             for (int t = 0; t < n; t++) {
-                cJSON *s = cJSON_CreateString(ss_tokenizer_token(tok, ids[t]));
+                /* An id the vocabulary has no string for is JSON null (never "(null)"). */
+                const char *piece = ss_tokenizer_token(tok, ids[t]);
+                cJSON *s = piece ? cJSON_CreateString(piece) : cJSON_CreateNull();
                 char *js = cJSON_PrintUnformatted(s);
+                if (!js) {
+                    cJSON_Delete(s);
+                    fprintf(stderr, "semsearch tokenize: out of memory\n");
+                    rc = 1;
+                    break;
+                }
                 printf(t ? ", %s" : "%s", js);
                 free(js);
                 cJSON_Delete(s);
@@ -72,6 +83,10 @@ int cmd_tokenize(int argc, char **argv, const cli_globals *g) {
     }
     if (!ids) {
         fprintf(stderr, "semsearch tokenize: out of memory\n");
+        rc = 1;
+    }
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "semsearch tokenize: error writing standard output\n");
         rc = 1;
     }
     free(ids);

@@ -10,7 +10,9 @@
 #include "semsearch.h"
 
 /* malloc'd n*d floats; the format is chosen by the file name's extension
- * (unknown extensions: sniffed). Errors name the file and the row. */
+ * (.fvecs, .npy, .jsonl / .json; others: the .npy magic, else a structurally
+ * valid .fvecs, else JSONL). Shapes are checked with overflow-safe arithmetic
+ * and every value must be finite. Errors name the file and the row. */
 float *ss_read_vectors(const char *path, size_t *n, int *d, ss_error *err);
 
 /* Write n*d floats as .fvecs. */

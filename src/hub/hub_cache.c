@@ -4,6 +4,7 @@
 #include "hub/hub_internal.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "model/config.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -177,60 +178,6 @@ static uint64_t folder_bytes(const char *dir, int depth) {
     return total;
 }
 
-/* JSON file DIR/SUB/NAME, or NULL when absent or malformed. */
-static cJSON *read_json_at(const char *dir, const char *sub, const char *name) {
-    char path[HUB_PATH_MAX];
-    if (sub && *sub)
-        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
-    else
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!ss_path_exists(path)) return NULL;
-    return ss_read_json(path, NULL);
-}
-
-static int json_int(const cJSON *o, const char *key) {
-    double v = ss_json_num(o, key, 0);
-    return v > 0 && v < 1e9 ? (int)v : 0;
-}
-
-/* pooling name and output size from a Pooling config; "" / 0 when unknown */
-static void pooling_info(const cJSON *pc, int hidden, char *name, size_t cap, int *dim) {
-    static const struct {
-        const char *key, *name;
-    } modes[] = {{"pooling_mode_cls_token", "cls"},
-                 {"pooling_mode_max_tokens", "max"},
-                 {"pooling_mode_mean_tokens", "mean"},
-                 {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"},
-                 {"pooling_mode_weightedmean_tokens", "weightedmean"},
-                 {"pooling_mode_lasttoken", "lasttoken"}};
-    int wed = json_int(pc, "word_embedding_dimension");
-    if (!wed) wed = hidden;
-    name[0] = '\0';
-    int count = 0;
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        if (!ss_json_bool(pc, modes[i].key, 0)) continue;
-        size_t l = strlen(name);
-        snprintf(name + l, cap - l, "%s%s", count ? "+" : "", modes[i].name);
-        count++;
-    }
-    /* newer configs may say "pooling_mode": "mean" */
-    const char *pm = ss_json_str(pc, "pooling_mode", NULL);
-    if (!count && pm) {
-        snprintf(name, cap, "%s", pm);
-        count = 1;
-    }
-    *dim = count ? wed * count : 0;
-}
-
-static int hidden_size_of(const cJSON *config) {
-    static const char *keys[] = {"hidden_size", "d_model", "dim", "n_embd", "embed_dim"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        int v = json_int(config, keys[i]);
-        if (v) return v;
-    }
-    return 0;
-}
-
 /* "ORG--NAME@REV" -> name "ORG/NAME", revision REV ('--' back to '/'). */
 static void names_from_folder(const char *dir, char **name, char **revision) {
     const char *base = strrchr(dir, '/');
@@ -289,57 +236,20 @@ ss_status ss_hub_model_info(const char *dir, ss_hub_model *m, ss_error *err) {
     }
     m->path = dup_str(dir);
 
-    cJSON *config = read_json_at(dir, NULL, "config.json");
-    int hidden = hidden_size_of(config);
+    /* The model loader's own parser (src/model/config.c), so that what
+     * `models` reports is what `embed` will load: a folder it cannot parse
+     * shows as unknown (dim 0, pooling ""). */
+    ss_tf_config tf;
+    ss_st_config stc;
     char pooling[128] = "";
-    int dim = hidden;
-
-    cJSON *modules = read_json_at(dir, NULL, "modules.json");
-    if (cJSON_IsArray(modules)) {
-        const cJSON *mod;
-        cJSON_ArrayForEach(mod, modules) {
-            const char *type = ss_json_str(mod, "type", "");
-            const char *path = ss_json_str(mod, "path", "");
-            if (strstr(type, "Pooling")) {
-                cJSON *pc = read_json_at(dir, path, "config.json");
-                int pd = 0;
-                pooling_info(pc, hidden, pooling, sizeof pooling, &pd);
-                if (pd) dim = pd;
-                cJSON_Delete(pc);
-            } else if (strstr(type, "Dense")) {
-                cJSON *dc = read_json_at(dir, path, "config.json");
-                int out = json_int(dc, "out_features");
-                if (out) dim = out;
-                cJSON_Delete(dc);
-            } else if (strstr(type, "Normalize")) {
-                m->normalize = 1;
-            }
-        }
-    } else {
-        /* no modules.json: Transformer + mean pooling (as ss_model_load) */
-        cJSON *pc = read_json_at(dir, "1_Pooling", "config.json");
-        int pd = 0;
-        if (pc) pooling_info(pc, hidden, pooling, sizeof pooling, &pd);
-        if (!pooling[0]) snprintf(pooling, sizeof pooling, "mean");
-        if (pd) dim = pd;
-        cJSON_Delete(pc);
+    if (ss_tf_config_parse(&tf, dir, NULL) == SS_OK && ss_st_config_load(&stc, dir, &tf, NULL) == SS_OK) {
+        ss_pooling_name(&stc.pooling, pooling, sizeof pooling);
+        m->dim = ss_st_output_dim(&stc, &tf);
+        m->normalize = stc.normalize;
+        m->max_seq_length = stc.max_seq_length;
+        ss_st_config_free(&stc);
     }
-    cJSON_Delete(modules);
-    m->dim = dim;
     m->pooling = dup_str(pooling);
-
-    cJSON *sb = read_json_at(dir, NULL, "sentence_bert_config.json");
-    m->max_seq_length = json_int(sb, "max_seq_length");
-    cJSON_Delete(sb);
-    if (!m->max_seq_length) {
-        /* sentence-transformers' fallback: min(max_position_embeddings, model_max_length) */
-        int mpe = json_int(config, "max_position_embeddings");
-        cJSON *tc = read_json_at(dir, NULL, "tokenizer_config.json");
-        int mml = json_int(tc, "model_max_length");
-        cJSON_Delete(tc);
-        m->max_seq_length = mpe && mml ? (mpe < mml ? mpe : mml) : mpe ? mpe : mml;
-    }
-    cJSON_Delete(config);
     m->size_bytes = folder_bytes(dir, 0);
     if (!m->name || !m->revision || !m->commit || !m->path || !m->pooling) {
         ss_hub_model_clear(m);

@@ -93,6 +93,7 @@ typedef struct xfer {
     int64_t *offset;
     int started;
     int write_failed;
+    int oversize; /* the body ran past the size the listing or headers declared */
     char fail_msg[300];
     /* progress */
     const char *name;
@@ -215,6 +216,21 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
                 *x->offset = 0;
             }
         }
+        /* A body longer than declared is stopped before the excess is written:
+         * the listing's size (else X-Linked-Size, Content-Range's total, or a
+         * 200's Content-Length) bounds what may land on disk. */
+        int64_t limit = x->expected_total;
+        if (limit < 0) limit = r->linked_size;
+        if (limit < 0) limit = r->range_total;
+        if (limit < 0 && r->status == 200) limit = r->content_length;
+        if (limit >= 0 && *x->offset + (int64_t)n > limit) {
+            snprintf(x->fail_msg, sizeof x->fail_msg,
+                     "the server sent more than the %" PRId64 " bytes declared for this file; download stopped at "
+                     "byte %" PRId64,
+                     limit, *x->offset);
+            x->write_failed = x->oversize = 1;
+            return 0;
+        }
         if (fwrite(data, 1, n, x->f) != n) {
             snprintf(x->fail_msg, sizeof x->fail_msg, "cannot write: %s", strerror(errno));
             x->write_failed = 1;
@@ -298,7 +314,7 @@ static ss_status perform(hub_http *h, const char *url, xfer *x, const char *rang
         copy_header_value(r->curl_error, sizeof r->curl_error, why, strlen(why));
     }
     if (x->write_failed)
-        return ss_fail(err, SS_ERR_IO, "%s: %s", url, x->fail_msg);
+        return ss_fail(err, x->oversize ? SS_ERR_FORMAT : SS_ERR_IO, "%s: %s", url, x->fail_msg);
     if (x->too_big)
         return ss_fail(err, SS_ERR_FORMAT, "%s: response larger than %zu bytes", url, x->max);
     /* the caller interprets statuses and curl errors */

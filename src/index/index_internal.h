@@ -1,17 +1,32 @@
-/* index_internal.h — the ss_index structure shared by index.c (storage, flat
- * search, add/remove), hnsw.c (graph) and persist.c (file format).
+/* index_internal.h — the ss_index object: a store (store.h), an HNSW graph
+ * (hnsw.h) for SS_INDEX_HNSW, the locks, the scratch pool and thread pool,
+ * and the persistence state (persist.c, log.c).
+ *
+ * Files and what they own (dependencies point down, never in a loop):
+ *   persist.c  snapshot save / load, ss_index_open / commit (the delta log)
+ *   search.c   ss_index_search: query preparation, flat or HNSW, rescoring
+ *   index.c    lifecycle, add / remove / compact, contains, stats
+ *   flat.c     the exact scan            hnsw.c  the graph
+ *   log.c      the delta-log file format distance.h  the distance computer
+ *   store.c    slots, quantiser, id map  topk.h  heaps
  *
  * Concurrency model
- *  - wmu serialises writers (add / remove / compact / save).
- *  - rw protects the array pointers and vector payloads: readers (search) hold
- *    it shared; a writer takes it exclusively only to grow arrays and to write
- *    vector payloads / ids of the slots it is about to insert; linking new
- *    HNSW nodes then happens under the shared lock, with link lists read and
- *    written through atomics (count stored with release after the ids), so a
+ *  - sync->wmu serialises writers (add / remove / compact / save / commit).
+ *  - sync->rw protects the slot arrays: searches hold it shared; a writer
+ *    takes it exclusively only to grow arrays and to write vector payloads /
+ *    ids of the slots it is about to insert; linking new HNSW nodes then runs
+ *    under the shared lock (link lists are seqlocked, see hnsw.h), so a
  *    search running at the same time sees either the old or the new list.
+ *  - sync->idmap protects the id map: ss_index_contains holds it shared;
+ *    writers hold it exclusively only while they change the map (not while
+ *    they link), so contains never waits for a bulk add's graph work.
+ *  - ss_index_get_stats takes no lock: it reads a copy of the counters that
+ *    the writer publishes (seqlocked) at the end of every change, so it gets
+ *    one consistent set, as of the last completed change.
  *  - state[slot] is LIVE only once a node is fully linked: a search never
  *    returns a PENDING (half-inserted) or DELETED slot.
- */
+ * The locks live behind a pointer (sync) so functions that take a const
+ * ss_index lock them without casting const away. */
 #ifndef SS_INDEX_INTERNAL_H
 #define SS_INDEX_INTERNAL_H
 
@@ -19,144 +34,65 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "index/kernels.h"
+#include "index/hnsw.h"
+#include "index/log.h"
+#include "index/store.h"
 #include "semsearch.h"
 
-enum { ST_LIVE = 0, ST_DELETED = 1, ST_PENDING = 2 };
-#define SS_NSTRIPES 1024
-#define SS_MAX_LEVEL 30
+/* n_threads above this multiple of the online cores is clamped to it */
+#define SS_INDEX_THREADS_PER_CORE 4
 
-typedef struct cand {
-    float d;
-    uint32_t s;
-} cand;
-
-/* Per-search scratch: visited tags with an epoch, heaps. Pooled per index. */
-typedef struct scratch {
-    uint16_t *tags;
-    size_t tags_cap;
-    uint16_t epoch;
-    cand *h1, *h2;
-    size_t hcap, h1cap;
-    float *fbuf; /* 5 * dim floats */
-    struct scratch *next;
-} scratch;
-
-/* Everything that compact() rebuilds and swaps. */
-typedef struct idx_data {
-    size_t cap, n;     /* slots allocated / in use (n read atomically)       */
-    uint8_t *codes;    /* cap * code_size                                    */
-    float *raw;        /* cap * dim, when keep_raw (quantised)               */
-    float *aux;        /* per slot: ||x||^2 of the stored (dequantised) vector */
-    int64_t *ids;      /* slot -> user id                                    */
-    uint8_t *state;    /* ST_*                                              */
-    uint8_t *levels;   /* HNSW level of each slot                            */
-    uint32_t *links0;  /* cap * (1 + m0): count, ids                        */
-    uint32_t **upper;  /* per slot: level * (1 + m) or NULL                  */
-    uint64_t ep;       /* entry | (max_level + 1) << 32; 0 = empty graph     */
-    uint32_t *freel;   /* free (deleted) slots to reuse                      */
-    size_t nfree, freecap;
-    int64_t *hkeys;    /* id -> slot open-addressing map (writer-only)       */
-    uint32_t *hvals;
-    size_t hcap, hcount, htomb;
-    size_t n_live, n_deleted;
-    int64_t next_id;
-    int arrays_mapped; /* arrays point into map (not owned)                  */
-} idx_data;
+typedef struct idx_sync {
+    pthread_rwlock_t rw;    /* slot arrays                                   */
+    pthread_rwlock_t idmap; /* the id map                                    */
+    pthread_mutex_t wmu;    /* one writer at a time                          */
+    pthread_mutex_t scratch_mu;
+    scratch *free_scratch;  /* pooled search / linking scratch               */
+    pthread_mutex_t pool_mu;
+    ss_pool *pool;          /* injected (opts.pool) or created on first use  */
+    int own_pool;
+} idx_sync;
 
 struct ss_index {
-    int dim;
-    ss_metric metric;
     ss_index_type type;
-    ss_quant quant;
-    int m, m0, ef_c, ef_s, keep_raw, n_threads;
+    int ef_s, n_threads;
     float oversample;
-    uint64_t seed;
-    double level_mult;
-    const ss_kernels *k;
-    size_t code_size, nwords;
-    /* quantiser (trained on the first batch) */
-    int trained;
-    float *q_lo, *q_scale, *q_mean;
-    idx_data d;
-    /* file mapping when loaded */
-    void *map;
-    size_t map_size;
-    /* locks */
-    pthread_rwlock_t rw;
-    pthread_mutex_t wmu, entry_mu, pool_mu;
-    pthread_mutex_t stripes[SS_NSTRIPES];
-    scratch *pool;
+    struct { /* fixed at creation (stats reads them with no lock) */
+        int dim;
+        ss_metric metric;
+        ss_quant quant;
+        const char *isa;
+    } info;
+    struct { /* counters published by writers (seqlocked; ss__publish_stats) */
+        uint32_t seq;
+        int64_t count, deleted, slots;
+        size_t memory;
+    } pub;
+    ss_store s;
+    ss_hnsw g;   /* SS_INDEX_HNSW only (initialised for both)               */
+    idx_sync *sync;
+    int dbg_fail_grow; /* test hook (tests include this header): HNSW walks run
+                          with a beam heap that cannot grow, as if realloc failed */
+    /* persistence */
+    uint64_t generation; /* caller's sequence number (ss_index_commit)      */
+    uint64_t snap_id;    /* identifies the snapshot a delta log applies to  */
+    ss_ilog *log;        /* the attached delta log (ss_index_open), or NULL */
 };
 
-/* A prepared query. */
-typedef struct qctx {
-    const float *q; /* fp32, normalised for cosine */
-    float qq;       /* ||q||^2 */
-    int8_t *qi8;    /* int8: quantised q * scale */
-    float t, bias;
-    uint64_t *qb; /* binary code */
-    int asym;     /* binary: rank by q . (2b - 1) (fp32 kept, dot / cosine) */
-    float qsum;   /* binary: sum_j q_j */
-    const float *lut; /* binary asym: byte table of q (ss_bits_lut_build), or NULL */
-} qctx;
-
-/* filter helper */
-typedef struct filt {
-    const ss_filter *f;
-} filt;
-
-static inline int filt_allows(const ss_filter *f, int64_t id) {
-    if (!f) return 1;
-    if (f->bits) {
-        if (id < 0 || id >= f->nbits) return 0;
-        if (!((f->bits[id >> 6] >> (id & 63)) & 1)) return 0;
-    }
-    if (f->allow && !f->allow(f->user, id)) return 0;
-    return 1;
-}
-
-static inline uint8_t st_load(const ss_index *x, uint32_t s) {
-    return __atomic_load_n(&x->d.state[s], __ATOMIC_ACQUIRE);
-}
-
-/* A distance from a dot product q.v: l2 is |q|^2 - 2 q.v + |v|^2 (aux holds
- * |v|^2 of the stored vector), dot / cosine are -q.v (smaller is closer). */
-static inline float ss__dot_dist(const ss_index *x, const qctx *c, float dot, uint32_t s) {
-    return x->metric == SS_METRIC_L2 ? c->qq - 2 * dot + x->d.aux[s] : -dot;
-}
-
-/* int8 codes against the quantised query: q.v = bias + t * sum_j code_j q8_j */
-static inline float ss__dist_int8(const ss_index *x, const qctx *c, uint32_t s) {
-    const uint8_t *code = x->d.codes + (size_t)s * x->code_size;
-    return ss__dot_dist(x, c, c->bias + c->t * (float)x->k->dot_u8s8(code, c->qi8, (size_t)x->dim), s);
-}
-
 /* index.c */
-float ss__dist(const ss_index *x, const qctx *c, uint32_t s);      /* search distance */
-float ss__dist_exact(const ss_index *x, const float *q, uint32_t s); /* fp32 (raw) distance */
-int ss__has_f32(const ss_index *x);
-const float *ss__vec_f32(const ss_index *x, uint32_t s, float *buf); /* raw, codes, or dequantised */
-void ss__prep_query(const ss_index *x, const float *q, qctx *c, int8_t *qi8, uint64_t *qb);
-scratch *ss__scratch_get(ss_index *x);
-void ss__scratch_put(ss_index *x, scratch *sc);
-int ss__scratch_reserve(scratch *sc, size_t n_slots, size_t heap, int dim);
-ss_status ss__alloc_quant(ss_index *x);
-void ss__data_free(ss_index *x, idx_data *d);
-int ss__idmap_put(idx_data *d, int64_t key, uint32_t val);
 ss_index *ss__index_alloc(int dim, const ss_index_options *o, ss_error *err);
-
-/* hnsw.c */
-uint32_t *ss__links(const ss_index *x, uint32_t s, int level);
-int ss__hnsw_random_level(const ss_index *x, uint32_t slot);
-void ss__hnsw_insert(ss_index *x, uint32_t slot, scratch *sc);
-/* Search: fills out (sorted ascending by distance) with up to `want` live,
- * allowed slots; returns count, or -1 when the walk gave up (filter too
- * selective) and the caller should scan exactly. */
-int ss__hnsw_search(const ss_index *x, const qctx *c, int ef, int want, const ss_filter *f,
-                    scratch *sc, cand *out);
-
-/* persist.c */
-uint32_t ss__crc32c(uint32_t crc, const void *buf, size_t len);
+/* Threads and pool from o (o->pool injected, else n_threads clamped). */
+void ss__index_threads(ss_index *x, const ss_index_options *o);
+/* The thread pool for parallel work: the injected one, else the index's own
+ * (created on first use with n_threads threads; NULL: run on the caller). */
+ss_pool *ss__index_pool(const ss_index *x);
+scratch *ss__scratch_get(const ss_index *x);
+void ss__scratch_put(const ss_index *x, scratch *sc);
+/* add / remove with the writer lock held, not logged (replay uses them) */
+ss_status ss__add_locked(ss_index *x, const int64_t *ids, const float *vecs, size_t n, ss_error *err);
+ss_status ss__remove_locked(ss_index *x, const int64_t *ids, size_t n, size_t *removed, ss_error *err);
+void ss__publish_stats(ss_index *x);
+/* Non-finite values, or a squared norm a float cannot hold, refused with the row. */
+ss_status ss__check_vectors(const char *fn, const float *v, size_t n, int dim, ss_error *err);
 
 #endif

@@ -1,52 +1,32 @@
-/* persist.c — one file per index: a 512-byte versioned header with a section
- * table, each section 64-byte aligned and CRC32C-checked. Loading maps the
- * file (MAP_PRIVATE: later writes are copy-on-write and never reach the file);
- * saving writes a temp file, fsyncs it, renames it over the target and fsyncs
- * the folder, so a crash leaves either the old or the new file. */
+/* persist.c — the index on disk.
+ *
+ * Snapshot: one file, a 512-byte versioned header with a section table, each
+ * section 64-byte aligned and CRC32C-checked. Loading maps the file
+ * (MAP_PRIVATE: later writes are copy-on-write and never reach the file) and
+ * validates every structure read from it before it sizes an allocation or
+ * indexes an array: section bounds, graph invariants (hnsw.c), finite norms,
+ * vectors and quantiser parameters. Saving writes a temp file, fsyncs it,
+ * renames it over the target and fsyncs the folder, so a crash leaves either
+ * the old or the new file.
+ *
+ * Delta log (ss_index_open / ss_index_commit): the snapshot plus PATH.log, the
+ * adds and removes since it (log.c). The snapshot header holds a random
+ * snapshot id that the log's header must repeat, and the caller's generation
+ * number. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "index/fmt.h"
 #include "index/index_internal.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t n) {
-    uint64_t c = crc;
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = _mm_crc32_u64(c, v);
-        p += 8, n -= 8;
-    }
-    uint32_t c32 = (uint32_t)c;
-    while (n--) c32 = _mm_crc32_u8(c32, *p++);
-    return c32;
-}
-#endif
-
-static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t n) {
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-    }
-    return crc;
-}
-
-uint32_t ss__crc32c(uint32_t crc, const void *buf, size_t len) {
-    crc = ~crc;
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("sse4.2")) return ~crc_hw(crc, buf, len);
-#endif
-    return ~crc_sw(crc, buf, len);
-}
 
 #define MAGIC "SSINDEX\x1a"
 #define VERSION 1u
@@ -68,59 +48,56 @@ typedef struct hdr {
     uint32_t nsec;
     uint64_t seed, n, next_id, ep, code_size, file_size;
     sec secs[NSEC];
+    /* added after version 1 shipped: files written before hold zeros here */
+    uint64_t generation, snap_id;
 } hdr;
 
 _Static_assert(sizeof(hdr) <= HDR - 4, "header too large");
 
-static ss_status write_all(int fd, const void *p, size_t n, const char *path, ss_error *err) {
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return ss_fail(err, SS_ERR_IO, "ss_index_save: writing %s: %s", path, strerror(errno));
-        }
-        c += w, n -= (size_t)w;
-    }
-    return SS_OK;
+/* a fresh, nonzero snapshot id (so a log of an older snapshot never matches) */
+static uint64_t new_snap_id(uint64_t old) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t z = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    z ^= ((uint64_t)getpid() << 40) ^ (old * 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 1;
 }
 
-ss_status ss_index_save(ss_index *x, const char *path, ss_error *err) {
-    if (!x || !path) return ss_fail(err, SS_ERR_INVALID, "ss_index_save: NULL index or path");
+static ss_status save_snapshot(ss_index *x, const char *path, uint64_t snap_id, ss_error *err) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return ss_fail(err, SS_ERR_INVALID, "ss_index_save: path too long: %s", path);
-    pthread_mutex_lock(&x->wmu);
-    idx_data *d = &x->d;
-    size_t n = d->n, dim = (size_t)x->dim;
+    const ss_store *d = &x->s;
+    const ss_hnsw *g = &x->g;
+    size_t n = d->n, dim = (size_t)d->dim;
     int hnsw = x->type == SS_INDEX_HNSW;
     /* upper lists concatenated in slot order */
     size_t up_words = 0;
     if (hnsw)
-        for (size_t s = 0; s < n; s++) up_words += (size_t)d->levels[s] * (1 + (size_t)x->m);
+        for (size_t s = 0; s < n; s++) up_words += (size_t)g->levels[s] * (1 + (size_t)g->m);
     const void *ptr[NSEC + 1] = {0};
     size_t sz[NSEC + 1] = {0};
-    ptr[S_CODES] = d->codes, sz[S_CODES] = n * x->code_size;
-    ptr[S_RAW] = d->raw, sz[S_RAW] = x->keep_raw ? n * dim * 4 : 0;
+    ptr[S_CODES] = d->codes, sz[S_CODES] = n * d->code_size;
+    ptr[S_RAW] = d->raw, sz[S_RAW] = d->keep_raw ? n * dim * 4 : 0;
     ptr[S_AUX] = d->aux, sz[S_AUX] = n * 4;
     ptr[S_IDS] = d->ids, sz[S_IDS] = n * 8;
     ptr[S_STATE] = d->state, sz[S_STATE] = n;
-    ptr[S_LEVELS] = d->levels, sz[S_LEVELS] = hnsw ? n : 0;
-    ptr[S_LINKS0] = d->links0, sz[S_LINKS0] = hnsw ? n * (1 + (size_t)x->m0) * 4 : 0;
+    ptr[S_LEVELS] = g->levels, sz[S_LEVELS] = hnsw ? n : 0;
+    ptr[S_LINKS0] = g->links0, sz[S_LINKS0] = hnsw ? n * (1 + (size_t)g->m0) * 4 : 0;
     sz[S_UPPER] = up_words * 4;
     float *qp = NULL;
-    size_t qn = x->quant == SS_QUANT_INT8 ? 2 * dim : x->quant == SS_QUANT_BINARY ? dim : 0;
+    size_t qn = d->quant == SS_QUANT_INT8 ? 2 * dim : d->quant == SS_QUANT_BINARY ? dim : 0;
     if (qn) {
         qp = malloc(qn * 4);
-        if (!qp) {
-            pthread_mutex_unlock(&x->wmu);
-            return ss_fail(err, SS_ERR_NOMEM, "ss_index_save: out of memory");
-        }
-        if (x->quant == SS_QUANT_INT8) {
-            memcpy(qp, x->q_lo, dim * 4);
-            memcpy(qp + dim, x->q_scale, dim * 4);
+        if (!qp) return ss_fail(err, SS_ERR_NOMEM, "ss_index_save: out of memory");
+        if (d->quant == SS_QUANT_INT8) {
+            memcpy(qp, d->q_lo, dim * 4);
+            memcpy(qp + dim, d->q_scale, dim * 4);
         } else {
-            memcpy(qp, x->q_mean, dim * 4);
+            memcpy(qp, d->q_mean, dim * 4);
         }
     }
     ptr[S_QUANT] = qp, sz[S_QUANT] = qn * 4;
@@ -129,37 +106,38 @@ ss_status ss_index_save(ss_index *x, const char *path, ss_error *err) {
     memset(&h, 0, sizeof h);
     memcpy(h.magic, MAGIC, 8);
     h.version = VERSION, h.header_size = HDR;
-    h.dim = (uint32_t)x->dim, h.metric = x->metric, h.type = x->type, h.quant = x->quant;
-    h.m = (uint32_t)x->m, h.m0 = (uint32_t)x->m0, h.ef_c = (uint32_t)x->ef_c, h.ef_s = (uint32_t)x->ef_s;
-    h.keep_raw = (uint32_t)x->keep_raw, h.trained = (uint32_t)x->trained, h.oversample = x->oversample;
-    h.seed = x->seed, h.n = n, h.next_id = (uint64_t)d->next_id, h.ep = d->ep, h.code_size = x->code_size;
+    h.dim = (uint32_t)d->dim, h.metric = d->metric, h.type = x->type, h.quant = d->quant;
+    h.m = (uint32_t)g->m, h.m0 = (uint32_t)g->m0, h.ef_c = (uint32_t)g->ef_c, h.ef_s = (uint32_t)x->ef_s;
+    h.keep_raw = (uint32_t)d->keep_raw, h.trained = (uint32_t)d->trained, h.oversample = x->oversample;
+    h.seed = g->seed, h.n = n, h.next_id = (uint64_t)d->next_id, h.ep = g->ep, h.code_size = d->code_size;
     h.nsec = NSEC;
+    h.generation = __atomic_load_n(&x->generation, __ATOMIC_RELAXED), h.snap_id = snap_id;
     ss_status st = SS_OK;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        st = ss_fail(err, SS_ERR_IO, "ss_index_save: cannot create %s: %s", tmp, strerror(errno));
-        goto out;
+        free(qp);
+        return ss_fail(err, SS_ERR_IO, "ss_index_save: cannot create %s: %s", tmp, strerror(errno));
     }
     static const char zeros[HDR] = {0};
-    st = write_all(fd, zeros, HDR, tmp, err);
+    st = ss__write_all(fd, zeros, HDR, "ss_index_save", tmp, err);
     uint64_t off = HDR;
     for (int k = 1; k <= NSEC && st == SS_OK; k++) {
         uint64_t pad = (64 - off % 64) % 64;
-        if (pad) st = write_all(fd, zeros, pad, tmp, err);
+        if (pad) st = ss__write_all(fd, zeros, pad, "ss_index_save", tmp, err);
         off += pad;
         h.secs[k - 1] = (sec){(uint32_t)k, 0, off, sz[k]};
         if (k == S_UPPER) {
             uint32_t crc = 0;
             for (size_t s = 0; hnsw && s < n && st == SS_OK; s++) {
-                size_t w = (size_t)d->levels[s] * (1 + (size_t)x->m) * 4;
+                size_t w = (size_t)g->levels[s] * (1 + (size_t)g->m) * 4;
                 if (!w) continue;
-                crc = ss__crc32c(crc, d->upper[s], w);
-                st = write_all(fd, d->upper[s], w, tmp, err);
+                crc = ss__crc32c(crc, g->upper[s], w);
+                st = ss__write_all(fd, g->upper[s], w, "ss_index_save", tmp, err);
             }
             h.secs[k - 1].crc = crc;
         } else if (sz[k]) {
             h.secs[k - 1].crc = ss__crc32c(0, ptr[k], sz[k]);
-            st = write_all(fd, ptr[k], sz[k], tmp, err);
+            st = ss__write_all(fd, ptr[k], sz[k], "ss_index_save", tmp, err);
         }
         off += sz[k];
     }
@@ -178,24 +156,35 @@ ss_status ss_index_save(ss_index *x, const char *path, ss_error *err) {
         st = ss_fail(err, SS_ERR_IO, "ss_index_save: closing %s: %s", tmp, strerror(errno));
     if (st == SS_OK && rename(tmp, path) != 0)
         st = ss_fail(err, SS_ERR_IO, "ss_index_save: renaming %s to %s: %s", tmp, path, strerror(errno));
-    if (st != SS_OK) {
-        unlink(tmp);
-    } else {
-        /* make the rename durable */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *sl = strrchr(dir, '/');
-        if (sl) *(sl == dir ? sl + 1 : sl) = '\0';
-        else snprintf(dir, sizeof dir, ".");
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-out:
+    if (st != SS_OK) unlink(tmp);
+    else ss__fsync_dir(path); /* make the rename durable */
     free(qp);
-    pthread_mutex_unlock(&x->wmu);
+    return st;
+}
+
+/* 1 if the attached log is PATH.log */
+static int log_is_for(const ss_index *x, const char *path) {
+    if (!x->log) return 0;
+    const char *lp = ss__ilog_path(x->log);
+    size_t n = strlen(path);
+    return strncmp(lp, path, n) == 0 && strcmp(lp + n, ".log") == 0;
+}
+
+ss_status ss_index_save(ss_index *x, const char *path, ss_error *err) {
+    if (!x || !path) return ss_fail(err, SS_ERR_INVALID, "ss_index_save: NULL index or path");
+    pthread_mutex_lock(&x->sync->wmu);
+    uint64_t snap_id = new_snap_id(x->snap_id);
+    ss_status st = save_snapshot(x, path, snap_id, err);
+    if (st == SS_OK && log_is_for(x, path)) {
+        /* the snapshot holds everything: start an empty log for it. A crash
+         * before this leaves the old log, whose snapshot id no longer matches:
+         * ss_index_open then ignores it. */
+        x->snap_id = snap_id;
+        st = ss__ilog_reset(x->log, snap_id, err);
+    } else if (st == SS_OK && !x->log) {
+        x->snap_id = snap_id;
+    }
+    pthread_mutex_unlock(&x->sync->wmu);
     return st;
 }
 
@@ -204,6 +193,52 @@ out:
         ss_fail(err, SS_ERR_FORMAT, __VA_ARGS__);                                                            \
         goto fail;                                                                                           \
     } while (0)
+
+/* index of the first non-finite float in p[0..n), or n */
+static size_t first_nonfinite(const float *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i])) return i;
+    return n;
+}
+
+/* Stored numbers that a search multiplies: norms, fp32 / fp16 vectors, the
+ * quantiser. With checksums recomputed by whoever edited the file, this is
+ * what keeps NaN scores out. */
+static int check_numbers(const ss_store *d, size_t n, char *why, size_t wl) {
+    size_t dim = (size_t)d->dim, i;
+    for (size_t s = 0; s < n; s++)
+        if (!isfinite(d->aux[s]) || d->aux[s] < 0) {
+            snprintf(why, wl, "slot %zu has a stored squared norm of %g", s, (double)d->aux[s]);
+            return -1;
+        }
+    if (d->quant == SS_QUANT_NONE && (i = first_nonfinite((const float *)d->codes, n * dim)) < n * dim) {
+        snprintf(why, wl, "slot %zu has a non-finite value at dimension %zu", i / dim, i % dim);
+        return -1;
+    }
+    if (d->quant == SS_QUANT_FP16)
+        for (i = 0; i < n * dim; i++)
+            if ((((const uint16_t *)d->codes)[i] & 0x7C00) == 0x7C00) {
+                snprintf(why, wl, "slot %zu has a non-finite half at dimension %zu", i / dim, i % dim);
+                return -1;
+            }
+    if (d->keep_raw && (i = first_nonfinite(d->raw, n * dim)) < n * dim) {
+        snprintf(why, wl, "slot %zu has a non-finite fp32 copy at dimension %zu", i / dim, i % dim);
+        return -1;
+    }
+    if (d->quant == SS_QUANT_INT8)
+        for (size_t j = 0; j < dim; j++)
+            if (!isfinite(d->q_lo[j]) || !isfinite(d->q_scale[j]) || d->q_scale[j] < 0 ||
+                !isfinite(d->q_lo[j] + 255 * d->q_scale[j])) {
+                snprintf(why, wl, "int8 quantiser dimension %zu: low %g, scale %g", j, (double)d->q_lo[j],
+                         (double)d->q_scale[j]);
+                return -1;
+            }
+    if (d->quant == SS_QUANT_BINARY && (i = first_nonfinite(d->q_mean, dim)) < dim) {
+        snprintf(why, wl, "binary quantiser mean of dimension %zu is %g", i, (double)d->q_mean[i]);
+        return -1;
+    }
+    return 0;
+}
 
 ss_index *ss_index_load(const char *path, ss_error *err) {
     if (!path) {
@@ -217,14 +252,15 @@ ss_index *ss_index_load(const char *path, ss_error *err) {
         return NULL;
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        ss_fail(err, SS_ERR_IO, "ss_index_load: stat %s: %s", path, strerror(errno));
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        ss_fail(err, SS_ERR_IO, "ss_index_load: %s: not a regular file", path);
         close(fd);
         return NULL;
     }
     size_t fsize = (size_t)sb.st_size;
     ss_index *x = NULL;
     void *map = NULL;
+    char why[256];
     if (fsize < HDR) {
         close(fd);
         ss_fail(err, SS_ERR_FORMAT, "ss_index_load: %s is %zu bytes, smaller than the %d-byte header (truncated?)",
@@ -250,21 +286,24 @@ ss_index *ss_index_load(const char *path, ss_error *err) {
         BAD("ss_index_load: %s is %zu bytes but its header says %llu (truncated or appended to)", path, fsize,
             (unsigned long long)h.file_size);
     if (h.dim == 0 || h.dim > 65536 || h.metric > SS_METRIC_L2 || h.type > SS_INDEX_HNSW ||
-        h.quant > SS_QUANT_BINARY || h.m < 2 || h.m > 512 || h.m0 != 2 * h.m || h.nsec != NSEC ||
-        h.n > UINT32_MAX - 1)
-        BAD("ss_index_load: %s: header fields out of range (dim %u, m %u, n %llu)", path, h.dim, h.m,
-            (unsigned long long)h.n);
-    ss_index_options o = {(ss_index_type)h.type, (ss_metric)h.metric, (ss_quant)h.quant, (int)h.m,
-                          (int)(h.ef_c > 2000 ? 2000 : h.ef_c), (int)h.ef_s, h.keep_raw ? 1 : -1, h.oversample,
-                          0, h.seed};
+        h.quant > SS_QUANT_BINARY || h.m < 2 || h.m > SS_HNSW_MAX_M || h.m0 != 2 * h.m || h.nsec != NSEC ||
+        h.n > UINT32_MAX - 1 || !isfinite(h.oversample) || h.oversample < 0 || h.oversample > 1000)
+        BAD("ss_index_load: %s: header fields out of range (dim %u, m %u, n %llu, oversample %g)", path, h.dim, h.m,
+            (unsigned long long)h.n, (double)h.oversample);
+    ss_index_options o = {.type = (ss_index_type)h.type, .metric = (ss_metric)h.metric, .quantize = (ss_quant)h.quant,
+                          .m = (int)h.m, .ef_construction = (int)(h.ef_c > SS_HNSW_MAX_EFC ? SS_HNSW_MAX_EFC : h.ef_c),
+                          .ef_search = (int)(h.ef_s > 100000 ? 100000 : h.ef_s), .keep_fp32 = h.keep_raw ? 1 : -1,
+                          .oversample = h.oversample, .seed = h.seed};
     x = ss__index_alloc((int)h.dim, &o, err);
     if (!x) goto fail;
-    if (x->code_size != h.code_size) BAD("ss_index_load: %s: code size mismatch", path);
+    ss_store *d = &x->s;
+    ss_hnsw *g = &x->g;
+    if (d->code_size != h.code_size) BAD("ss_index_load: %s: code size mismatch", path);
     size_t n = (size_t)h.n, dim = h.dim;
     int hnsw = h.type == SS_INDEX_HNSW;
-    size_t expect[NSEC + 1] = {0, n * x->code_size, x->keep_raw ? n * dim * 4 : 0, n * 4, n * 8, n,
-                               hnsw ? n : 0, hnsw ? n * (1 + (size_t)x->m0) * 4 : 0, 0,
-                               x->quant == SS_QUANT_INT8 ? 2 * dim * 4 : x->quant == SS_QUANT_BINARY ? dim * 4 : 0};
+    size_t expect[NSEC + 1] = {0, n * d->code_size, d->keep_raw ? n * dim * 4 : 0, n * 4, n * 8, n,
+                               hnsw ? n : 0, hnsw ? n * (1 + (size_t)g->m0) * 4 : 0, 0,
+                               d->quant == SS_QUANT_INT8 ? 2 * dim * 4 : d->quant == SS_QUANT_BINARY ? dim * 4 : 0};
     const void *sp[NSEC + 1] = {0};
     for (int k = 1; k <= NSEC; k++) {
         sec s = h.secs[k - 1];
@@ -277,53 +316,50 @@ ss_index *ss_index_load(const char *path, ss_error *err) {
             BAD("ss_index_load: %s: checksum mismatch in section %d (corrupt file)", path, k);
         sp[k] = base + s.off;
     }
-    idx_data *d = &x->d;
     d->n = d->cap = n;
     d->arrays_mapped = 1;
     d->codes = (uint8_t *)sp[S_CODES];
-    d->raw = x->keep_raw ? (float *)sp[S_RAW] : NULL;
+    d->raw = d->keep_raw ? (float *)sp[S_RAW] : NULL;
     d->aux = (float *)sp[S_AUX];
     d->ids = (int64_t *)sp[S_IDS];
     d->state = (uint8_t *)sp[S_STATE];
-    x->map = map, x->map_size = fsize;
-    if (x->quant == SS_QUANT_INT8) {
-        free(x->q_lo), free(x->q_scale);
-        x->q_lo = (float *)sp[S_QUANT];
-        x->q_scale = (float *)sp[S_QUANT] + dim;
-    } else if (x->quant == SS_QUANT_BINARY) {
-        free(x->q_mean);
-        x->q_mean = (float *)sp[S_QUANT];
+    d->map = map, d->map_size = fsize;
+    if (d->quant == SS_QUANT_INT8) {
+        free(d->q_lo), free(d->q_scale);
+        d->q_lo = (float *)sp[S_QUANT];
+        d->q_scale = (float *)sp[S_QUANT] + dim;
+    } else if (d->quant == SS_QUANT_BINARY) {
+        free(d->q_mean);
+        d->q_mean = (float *)sp[S_QUANT];
     }
-    x->trained = (int)h.trained;
+    d->trained = (int)h.trained;
+    if (check_numbers(d, n, why, sizeof why)) BAD("ss_index_load: %s: %s", path, why);
     if (hnsw) {
-        d->levels = (uint8_t *)sp[S_LEVELS];
-        d->links0 = (uint32_t *)sp[S_LINKS0];
-        d->upper = calloc(n ? n : 1, sizeof(uint32_t *));
-        if (!d->upper) {
+        g->levels = (uint8_t *)sp[S_LEVELS];
+        g->links0 = (uint32_t *)sp[S_LINKS0];
+        g->arrays_mapped = 1;
+        g->upper = calloc(n ? n : 1, sizeof(uint32_t *));
+        if (!g->upper) {
             ss_fail(err, SS_ERR_NOMEM, "ss_index_load: out of memory");
             goto fail;
         }
+        g->cap = n;
         uint32_t *up = (uint32_t *)sp[S_UPPER];
         size_t avail = h.secs[S_UPPER - 1].size / 4, used = 0;
         for (size_t s = 0; s < n; s++) {
-            int lv = d->levels[s];
+            int lv = g->levels[s];
             if (lv > SS_MAX_LEVEL) BAD("ss_index_load: %s: slot %zu has level %d > %d", path, s, lv, SS_MAX_LEVEL);
-            size_t w = (size_t)lv * (1 + (size_t)x->m);
-            if (used + w > avail) BAD("ss_index_load: %s: upper-level links are truncated", path);
-            d->upper[s] = lv ? up + used : NULL;
+            size_t w = (size_t)lv * (1 + (size_t)g->m);
+            if (w > avail - used) BAD("ss_index_load: %s: upper-level links are truncated", path);
+            g->upper[s] = lv ? up + used : NULL;
             used += w;
-            for (int l = 0; l <= lv; l++) {
-                uint32_t *L = ss__links(x, (uint32_t)s, l);
-                uint32_t mx = l ? (uint32_t)x->m : (uint32_t)x->m0;
-                if (L[0] > mx) BAD("ss_index_load: %s: slot %zu level %d has %u links > %u", path, s, l, L[0], mx);
-                for (uint32_t i = 0; i < L[0]; i++)
-                    if (L[1 + i] >= n) BAD("ss_index_load: %s: slot %zu links to slot %u >= %zu", path, s, L[1 + i], n);
-            }
         }
         if (used != avail) BAD("ss_index_load: %s: upper-level link section has trailing data", path);
-        if (h.ep && ((uint32_t)h.ep >= n || (int)(h.ep >> 32) - 1 != d->levels[(uint32_t)h.ep]))
-            BAD("ss_index_load: %s: bad entry point", path);
-        d->ep = h.ep;
+        g->upper_words = used;
+        g->ep = h.ep;
+        if (ss__hnsw_validate(g, n, why, sizeof why)) BAD("ss_index_load: %s: HNSW graph: %s", path, why);
+    } else if (h.ep) {
+        BAD("ss_index_load: %s: a flat index with an HNSW entry point (corrupt)", path);
     }
     d->next_id = (int64_t)h.next_id;
     for (size_t s = 0; s < n; s++) {
@@ -335,28 +371,94 @@ ss_index *ss_index_load(const char *path, ss_error *err) {
             }
         } else {
             if (d->state[s] != ST_DELETED) d->state[s] = ST_DELETED; /* copy-on-write page */
-            if (d->nfree == d->freecap) {
-                size_t nc = d->freecap ? d->freecap * 2 : 256;
-                uint32_t *f = realloc(d->freel, nc * sizeof *f);
-                if (!f) {
-                    ss_fail(err, SS_ERR_NOMEM, "ss_index_load: out of memory");
-                    goto fail;
-                }
-                d->freel = f, d->freecap = nc;
+            if (ss__freel_push(d, (uint32_t)s)) {
+                ss_fail(err, SS_ERR_NOMEM, "ss_index_load: out of memory");
+                goto fail;
             }
-            d->freel[d->nfree++] = (uint32_t)s;
             d->n_deleted++;
         }
     }
     if (d->hcount + d->n_deleted != n) BAD("ss_index_load: %s: duplicate ids", path);
     d->n_live = d->hcount;
+    x->generation = h.generation;
+    x->snap_id = h.snap_id;
+    ss__publish_stats(x);
     return x;
 fail:
     if (x) {
-        if (!x->map) munmap(map, fsize);
+        if (!x->s.map) munmap(map, fsize);
         ss_index_free(x);
     } else {
         munmap(map, fsize);
     }
     return NULL;
+}
+
+/* ------------------------------------------------------------ the delta log */
+
+static ss_status replay(void *ctx, int type, const int64_t *ids, const float *vecs, size_t n, uint64_t gen,
+                        ss_error *err) {
+    (void)gen;
+    ss_index *x = ctx;
+    if (type == SS_LOG_REMOVE) return ss__remove_locked(x, ids, n, NULL, err);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0) return ss_fail(err, SS_ERR_FORMAT, "id %lld of vector %zu is negative", (long long)ids[i], i);
+    ss_status st = ss__check_vectors("ss_index_open", vecs, n, x->s.dim, err);
+    return st ? st : ss__add_locked(x, ids, vecs, n, err);
+}
+
+ss_index *ss_index_open(const char *path, int dim, const ss_index_options *opts, ss_error *err) {
+    if (!path) {
+        ss_fail(err, SS_ERR_INVALID, "ss_index_open: NULL path");
+        return NULL;
+    }
+    char lpath[4096];
+    if (snprintf(lpath, sizeof lpath, "%s.log", path) >= (int)sizeof lpath) {
+        ss_fail(err, SS_ERR_INVALID, "ss_index_open: path too long: %s", path);
+        return NULL;
+    }
+    ss_index *x = NULL;
+    if (access(path, F_OK) == 0) {
+        x = ss_index_load(path, err);
+        if (!x) return NULL;
+        if (dim > 0 && dim != x->s.dim) {
+            ss_fail(err, SS_ERR_INVALID, "ss_index_open: %s holds vectors of %d dims, not %d", path, x->s.dim, dim);
+            ss_index_free(x);
+            return NULL;
+        }
+        if (opts) ss__index_threads(x, opts); /* the layout comes from the file; threads from the caller */
+    } else if (errno != ENOENT) {
+        ss_fail(err, SS_ERR_IO, "ss_index_open: %s: %s", path, strerror(errno));
+        return NULL;
+    } else {
+        x = ss__index_alloc(dim, opts, err); /* snap_id 0: a log without a snapshot yet */
+        if (!x) return NULL;
+    }
+    uint64_t gen = 0;
+    size_t commits = 0;
+    ss_status st = ss__ilog_open(lpath, x->s.dim, x->snap_id, replay, x, &x->log, &gen, &commits, err);
+    if (st) {
+        ss_error_prefix(err, "ss_index_open: ");
+        ss_index_free(x);
+        return NULL;
+    }
+    if (commits) x->generation = gen;
+    ss__publish_stats(x);
+    return x;
+}
+
+ss_status ss_index_commit(ss_index *x, uint64_t generation, ss_error *err) {
+    if (!x) return ss_fail(err, SS_ERR_INVALID, "ss_index_commit: NULL index");
+    if (!x->log) return ss_fail(err, SS_ERR_INVALID, "ss_index_commit: the index has no log (open it with ss_index_open)");
+    pthread_mutex_lock(&x->sync->wmu);
+    ss_status st = ss__ilog_commit(x->log, generation, err);
+    if (st == SS_OK) __atomic_store_n(&x->generation, generation, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&x->sync->wmu);
+    return st;
+}
+
+uint64_t ss_index_generation(const ss_index *x) { return x ? __atomic_load_n(&x->generation, __ATOMIC_RELAXED) : 0; }
+
+void ss_index_set_generation(ss_index *x, uint64_t generation) {
+    if (x) __atomic_store_n(&x->generation, generation, __ATOMIC_RELAXED);
 }

@@ -71,6 +71,7 @@ static const float AS_P = 0.3275911f, AS_A1 = 0.254829592f, AS_A2 = -0.284496736
                    AS_A4 = -1.453152027f, AS_A5 = 1.061405429f;
 
 static inline float exp_s(float x) {
+    if (x != x) return x; /* NaN (from NaN weights): the int conversion below would be undefined */
     x = x > EXP_HI ? EXP_HI : (x < EXP_LO ? EXP_LO : x);
     float n = nearbyintf(x * LOG2E);
     float r = x - n * LN2_HI - n * LN2_LO;

@@ -44,8 +44,17 @@ static ss_status get_int(const cJSON *j, const char *key, const char *path, int 
 #define MAX_POSITIONS (1 << 20)
 
 static ss_status check_weights(const ss_tf_config *cfg, const char *dir, const char *cfg_path, ss_error *err);
+static ss_status tf_config_read(ss_tf_config *cfg, const char *dir, int with_weights, ss_error *err);
 
 ss_status ss_tf_config_load(ss_tf_config *cfg, const char *dir, ss_error *err) {
+    return tf_config_read(cfg, dir, 1, err);
+}
+
+ss_status ss_tf_config_parse(ss_tf_config *cfg, const char *dir, ss_error *err) {
+    return tf_config_read(cfg, dir, 0, err);
+}
+
+static ss_status tf_config_read(ss_tf_config *cfg, const char *dir, int with_weights, ss_error *err) {
     memset(cfg, 0, sizeof *cfg);
     char path[4096];
     ss_path_join(path, sizeof path, dir, "config.json");
@@ -126,7 +135,7 @@ ss_status ss_tf_config_load(ss_tf_config *cfg, const char *dir, ss_error *err) {
         s = ss_fail(err, SS_ERR_UNSUPPORTED, "%s: position_embedding_type \"%s\" is not supported (absolute only)", path, pet);
         goto done;
     }
-    s = check_weights(cfg, dir, path, err);
+    if (with_weights) s = check_weights(cfg, dir, path, err);
 done:
     cJSON_Delete(j);
     return s;
@@ -234,6 +243,15 @@ done:
 
 int ss_pooling_count(const ss_pooling_config *p) {
     return p->cls + p->max + p->mean + p->mean_sqrt_len + p->weightedmean + p->lasttoken;
+}
+
+void ss_pooling_name(const ss_pooling_config *p, char *buf, size_t cap) {
+    const char *names[] = {"cls", "max", "mean", "mean_sqrt_len", "weightedmean", "lasttoken"};
+    const int on[] = {p->cls, p->max, p->mean, p->mean_sqrt_len, p->weightedmean, p->lasttoken};
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 6 && o < cap; i++)
+        if (on[i]) o += (size_t)snprintf(buf + o, cap - o, "%s%s", o ? "+" : "", names[i]);
 }
 
 int ss_st_output_dim(const ss_st_config *st, const ss_tf_config *cfg) {

@@ -56,6 +56,8 @@ typedef struct ss_st_config {
  * word embeddings, num_hidden_layers vs the layers present, ...). Errors name the
  * file, the key and the value. */
 ss_status ss_tf_config_load(ss_tf_config *cfg, const char *dir, ss_error *err);
+/* The same checks without opening the weights (for listing a folder's facts). */
+ss_status ss_tf_config_parse(ss_tf_config *cfg, const char *dir, ss_error *err);
 /* Reads modules.json, sentence_bert_config.json, 1_Pooling/config.json,
  * config_sentence_transformers.json; defaults as sentence-transformers when absent. */
 ss_status ss_st_config_load(ss_st_config *st, const char *dir, const ss_tf_config *cfg, ss_error *err);
@@ -66,6 +68,8 @@ const char *ss_st_prompt(const ss_st_config *st, const char *name);
 int ss_pooling_count(const ss_pooling_config *p);
 /* The embedding size the pipeline produces: hidden x pooling count, or the
  * last Dense module's out_features. */
+/* "mean", "cls", "mean+max", ... (sentence-transformers' order). */
+void ss_pooling_name(const ss_pooling_config *p, char *buf, size_t cap);
 int ss_st_output_dim(const ss_st_config *st, const ss_tf_config *cfg);
 /* Resolve SUB (a module path from modules.json) inside DIR into out; refuses
  * absolute paths, ".." and symlinks that lead out of DIR. */

@@ -66,7 +66,10 @@ static ss_status parse_pretokenizer(ss_tokenizer *t, const cJSON *p, const char 
     return SS_OK;
 }
 
-static ss_status push_special(int32_t *arr, int *n, int32_t id, const char *path, ss_error *err) {
+static ss_status push_special(int32_t *arr, int *n, double id, const char *path, ss_error *err) {
+    if (!(id >= 0 && id < 2147483647.0) || id != (double)(int32_t)id)
+        return ss_fail(err, SS_ERR_FORMAT, "%s: post_processor special token id %g is not a whole number >= 0", path,
+                       id);
     if (*n >= SS_MAX_SPECIALS)
         return ss_fail(err, SS_ERR_UNSUPPORTED, "post_processor template too long in %s", path);
     arr[(*n)++] = id;
@@ -102,8 +105,8 @@ static ss_status parse_template(ss_tokenizer *t, const cJSON *pp, const char *pa
         cJSON_ArrayForEach(idv, ids) {
             if (!cJSON_IsNumber(idv))
                 return ss_fail(err, SS_ERR_FORMAT, "bad id of special token '%s' in %s", name, path);
-            ss_status st = seen_a ? push_special(t->post, &t->n_post, (int32_t)idv->valuedouble, path, err)
-                                  : push_special(t->pre, &t->n_pre, (int32_t)idv->valuedouble, path, err);
+            ss_status st = seen_a ? push_special(t->post, &t->n_post, idv->valuedouble, path, err)
+                                  : push_special(t->pre, &t->n_pre, idv->valuedouble, path, err);
             if (st) return st;
         }
     }
@@ -118,9 +121,8 @@ static ss_status parse_cls_sep(ss_tokenizer *t, const cJSON *pp, const char *pat
     const cJSON *ci = cJSON_GetArrayItem(cls, 1), *si = cJSON_GetArrayItem(sep, 1);
     if (!cJSON_IsNumber(ci) || !cJSON_IsNumber(si))
         return ss_fail(err, SS_ERR_FORMAT, "post_processor needs cls and sep [token, id] in %s", path);
-    t->pre[t->n_pre++] = (int32_t)ci->valuedouble;
-    t->post[t->n_post++] = (int32_t)si->valuedouble;
-    return SS_OK;
+    ss_status st = push_special(t->pre, &t->n_pre, ci->valuedouble, path, err);
+    return st ? st : push_special(t->post, &t->n_post, si->valuedouble, path, err);
 }
 
 static ss_status parse_post(ss_tokenizer *t, const cJSON *pp, const char *path, ss_error *err) {
@@ -146,10 +148,22 @@ static ss_status parse_model(ss_tokenizer *t, const cJSON *m, const char *path, 
     if (ss_vocab_init(&t->vocab, (size_t)cJSON_GetArraySize(vocab)))
         return ss_fail(err, SS_ERR_NOMEM, "out of memory loading %s", path);
     const cJSON *it;
+    /* Ids index the id -> string array: one past the entry count would be a
+     * gap nobody wrote, and a huge one (999,999,999 in a 5 KB file) would
+     * size a multi-GB allocation. Checked before anything is allocated. */
+    const int n_entries = cJSON_GetArraySize(vocab);
     cJSON_ArrayForEach(it, vocab) {
         double id = it->valuedouble;
-        if (!cJSON_IsNumber(it) || id < 0 || id >= 1e9 || id != (double)(int32_t)id)
-            return ss_fail(err, SS_ERR_FORMAT, "vocab entry '%s' has a bad id in %s", it->string, path);
+        if (!cJSON_IsNumber(it) || id < 0 || id != (double)(int32_t)id)
+            return ss_fail(err, SS_ERR_FORMAT, "%s: model.vocab entry '%.80s' has a bad id (not a whole number >= 0)",
+                           path, it->string);
+        if (id >= n_entries)
+            return ss_fail(err, SS_ERR_FORMAT,
+                           "%s: model.vocab entry '%.80s' has id %.0f, beyond the vocabulary's %d entries", path,
+                           it->string, id, n_entries);
+    }
+    cJSON_ArrayForEach(it, vocab) {
+        double id = it->valuedouble;
         if (ss_vocab_set(&t->vocab, it->string, strlen(it->string), (int32_t)id))
             return ss_fail(err, SS_ERR_NOMEM, "out of memory loading %s", path);
     }
@@ -199,6 +213,15 @@ ss_status ss_tok_load_json(ss_tokenizer *t, const char *path, ss_error *err) {
     }
     if (!st) st = parse_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), path, err);
     if (!st) st = parse_added(t, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), path, err);
+    /* The post-processor's ids must name tokens the vocabulary has (added
+     * tokens included), or every encoded text would carry an id the model's
+     * embedding table lacks. */
+    for (int i = 0; !st && i < t->n_pre + t->n_post; i++) {
+        int32_t id = i < t->n_pre ? t->pre[i] : t->post[i - t->n_pre];
+        if (id >= t->vocab.n_ids || !t->vocab.strs[id])
+            st = ss_fail(err, SS_ERR_FORMAT, "%s: post_processor special token id %d is not in the vocabulary (%d ids)",
+                         path, (int)id, (int)t->vocab.n_ids);
+    }
     if (!st) { /* pad id: an informative value even though padding is ours to do */
         const cJSON *pad = cJSON_GetObjectItemCaseSensitive(root, "padding");
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(pad, "pad_id");

@@ -27,8 +27,7 @@ static int decompose_all(const ss_cps *in, ss_cps *out, int compat) {
         memcpy(out->v + out->n, tmp, (size_t)k * sizeof *tmp);
         out->n += (size_t)k;
     }
-    ss_uc_canonical_order(out->v, out->n);
-    return 0;
+    return ss_uc_canonical_order(out->v, out->n);
 }
 
 /* One step: in -> out (out is overwritten). */

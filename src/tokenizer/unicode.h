@@ -31,8 +31,9 @@ int ss_uc_lower(uint32_t cp, uint32_t out[2]);
  * one char as the reference's normalization crate does it; writes at most cap
  * chars and returns the count (which may exceed cap: call again). */
 int ss_uc_decompose(uint32_t cp, int compat, uint32_t *out, int cap);
-/* Canonical ordering: stable sort of every run of non-starters by combining class. */
-void ss_uc_canonical_order(uint32_t *v, size_t n);
+/* Canonical ordering: stable sort of every run of non-starters by combining
+ * class, in time linear in n. 0, or -1 out of memory. */
+int ss_uc_canonical_order(uint32_t *v, size_t n);
 /* Canonical composition of a decomposed, ordered buffer in place; returns the new length. */
 size_t ss_uc_compose(uint32_t *v, size_t n);
 

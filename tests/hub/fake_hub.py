@@ -16,8 +16,10 @@ Repos are folders ROOT/{org}/{name}/. Revisions "main" and "v1.0" both serve
 that folder. An optional ROOT/{org}/{name}/.fake_hub.json (never served) may hold
   {"gated": true}                                  -> needs --token
   {"files": {"path": {"sha256": "...", "size": N, "no_api_size": true,
-                      "vanish": true}}}             -> lie about a file (vanish:
-                                                      listed, but 404 on download)
+                      "vanish": true, "pad_to": M}}} -> lie about a file (vanish:
+                                                      listed, but 404 on download;
+                                                      pad_to: the body is the file
+                                                      padded with zeros to M bytes)
 Options: --cut PATH:N  the next GET of PATH sends only N bytes then drops the
 connection (repeatable; each applies once). --log FILE appends one line per request. The server prints its
 port on stdout, then exits after --lifetime seconds at the latest.
@@ -167,6 +169,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "EntryNotFound", "Entry not found")
         with open(full, "rb") as f:
             data = f.read()
+        pad = self.server.hub.overrides(d).get("files", {}).get(rel, {}).get("pad_to", 0)
+        if pad > len(data):
+            data += b"\0" * (pad - len(data))
         size = len(data)
         status, start, end = 200, 0, size
         rng = self.headers.get("Range")
@@ -198,7 +203,19 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        self.wfile.write(body)
+        # In pieces, so that a client that hangs up early is seen (and logged).
+        sent = 0
+        try:
+            while sent < len(body):
+                self.wfile.write(body[sent:sent + 65536])
+                sent += min(65536, len(body) - sent)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            hub = self.server.hub
+            if hub.log:
+                with hub.lock, open(hub.log, "a") as f:
+                    f.write("ABORTED %s after %d of %d bytes\n" % (self.path, sent, len(body)))
 
     def api(self, rest, query):
         hub = self.server.hub

@@ -266,6 +266,29 @@ static void test_errors(fake_hub *h) {
     snprintf(p, sizeof p, "%s/test-org--corrupt-model/.semsearch-pull.json", cache);
     CHECK(!file_exists(p));
 
+    /* a body longer than the listing declared (80 KB listed, 64 MB sent):
+     * stopped at the declared size, not written to the end and then refused */
+    fake_hub_clear_log(h);
+    st = ss_hub_pull("test-org/oversized-model", &o, dir, sizeof dir, &err);
+    CHECK(st == SS_ERR_FORMAT);
+    printf("  oversized body: %s\n", err.msg);
+    CHECK_CONTAINS(err.msg, "model.safetensors");
+    CHECK_CONTAINS(err.msg, "more than the");
+    snprintf(p, sizeof p, "%s/test-org--oversized-model/model.safetensors", cache);
+    CHECK(!file_exists(p));
+    snprintf(p, sizeof p, "%s/test-org--oversized-model/model.safetensors.incomplete", cache);
+    CHECK(!file_exists(p) || file_size_of(p) <= file_size_of(FIX "oversized-model/model.safetensors"));
+    { /* the server sees the hang-up once its socket buffers drain: wait for it */
+        int aborted = 0;
+        for (int i = 0; i < 100 && !aborted; i++) {
+            char *log = fake_hub_log(h);
+            aborted = log && strstr(log, "ABORTED /cdn/test-org/oversized-model/model.safetensors") != NULL;
+            free(log);
+            if (!aborted) usleep(100 * 1000);
+        }
+        CHECKF(aborted, "the client read the whole 64 MB body");
+    }
+
     /* 404: repository, file */
     st = ss_hub_pull("test-org/no-such-model", &o, dir, sizeof dir, &err);
     CHECK(st == SS_ERR_NOT_FOUND);

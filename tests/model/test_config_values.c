@@ -203,6 +203,33 @@ int main(void) {
         ss_model_free(m);
     }
 
+    printf("Dense modules: pickle only, in/out features, activation, weight shape:\n");
+    {
+        const char *dir = copy_model("bert-dense", "dense-bin");
+        sh("rm '%s'/2_Dense/model.safetensors%s", dir, "");
+        expect_fail(dir, "2_Dense", "pytorch_model.bin", "model.safetensors");
+        dir = copy_model("bert-dense", "dense-in");
+        set_key(dir, "2_Dense/config.json", "in_features", "31");
+        expect_fail(dir, "2_Dense/config.json", "in_features", "31");
+        dir = copy_model("bert-dense", "dense-out");
+        set_key(dir, "2_Dense/config.json", "out_features", "0");
+        expect_fail(dir, "2_Dense/config.json", "out_features", "0");
+        dir = copy_model("bert-dense", "dense-chain");
+        set_key(dir, "2_Dense/config.json", "out_features", "20"); /* 3_Dense expects 24 inputs */
+        expect_fail(dir, "3_Dense/config.json", "in_features", "24");
+        dir = copy_model("bert-dense", "dense-act");
+        set_key(dir, "2_Dense/config.json", "activation_function", "\"torch.nn.modules.activation.Softsign\"");
+        expect_fail(dir, "2_Dense/config.json", "activation_function", "Softsign");
+        dir = copy_model("bert-dense", "dense-shape");
+        set_key(dir, "3_Dense/config.json", "in_features", "24");
+        set_key(dir, "2_Dense/config.json", "out_features", "24");
+        sh("cp '%s'/2_Dense/model.safetensors '%s'/3_Dense/model.safetensors", dir, dir);
+        expect_fail(dir, "3_Dense/model.safetensors", "linear.weight", "[24, 32]");
+        dir = copy_model("bert-dense", "dense-bias");
+        set_key(dir, "2_Dense/config.json", "bias", "false");
+        expect_fail(dir, "2_Dense", "linear.bias", "false");
+    }
+
     printf("modules.json paths that leave the folder:\n");
     {
         const char *dir = copy_model(B, "escape");

@@ -155,7 +155,7 @@ static void check_errors(void) {
                       SS_ERR_UNSUPPORTED, "unsupported normalizer type 'Replace'");
     expect_json_error("{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, " WP_MODEL "}", SS_ERR_UNSUPPORTED,
                       "unsupported pre_tokenizer type 'ByteLevel'");
-    expect_json_error("{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 1}}}",
+    expect_json_error("{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 0}}}",
                       SS_ERR_FORMAT, "unk_token '[UNK]'");
     expect_json_error("[1, 2]", SS_ERR_FORMAT, "not a JSON object");
 }

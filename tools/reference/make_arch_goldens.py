@@ -57,7 +57,16 @@ MODELS = [
          note="like e5: prompts in config_sentence_transformers.json"),
     dict(name="mpnet-mean-normalize", arch="mpnet", dtype="float32", pooling="mean", normalize=True,
          max_seq_length=384, note="like all-mpnet-base-v2"),
+    # models.Dense after Pooling (as LaBSE, sentence-t5, msmarco-distilbert-*-tas-b-like
+    # heads): Dense(32 -> 24, Tanh, bias) then Dense(24 -> 16, Identity, no bias).
+    dict(name="bert-dense", arch="bert", dtype="float32", pooling="mean", normalize=True,
+         max_seq_length=256, dense=[(24, "Tanh", True), (16, "Identity", False)],
+         note="two Dense modules (Tanh with bias, Identity without) between Pooling and Normalize"),
 ]
+
+
+def out_dim(spec):
+    return spec["dense"][-1][0] if spec.get("dense") else H
 
 TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 
@@ -167,7 +176,18 @@ def build_model(spec, dst, minilm_dir, tmp, seed):
     else:
         tr = models.Transformer(hf_dir, max_seq_length=spec["max_seq_length"])
         pool = models.Pooling(H, pooling_mode=spec["pooling"])
-        mods = [tr, pool] + ([models.Normalize()] if spec["normalize"] else [])
+        dense = []
+        d_in = H
+        for j, (d_out, act, bias) in enumerate(spec.get("dense") or []):
+            import torch.nn
+            dm = models.Dense(d_in, d_out, bias=bias, activation_function=getattr(torch.nn, act)())
+            g = torch.Generator().manual_seed(seed * 10 + j)
+            with torch.no_grad():
+                for _, p in sorted(dm.named_parameters()):
+                    p.copy_(0.3 * torch.randn(p.shape, generator=g))
+            dense.append(dm)
+            d_in = d_out
+        mods = [tr, pool] + dense + ([models.Normalize()] if spec["normalize"] else [])
         st = SentenceTransformer(modules=mods, device="cpu",
                                  prompts=spec.get("prompts"))
         st.save(dst, create_model_card=False)
@@ -176,6 +196,18 @@ def build_model(spec, dst, minilm_dir, tmp, seed):
         shutil.copyfile(os.path.join(hf_dir, "model.safetensors"),
                         os.path.join(dst, "model.safetensors"))
         shutil.copyfile(os.path.join(hf_dir, "config.json"), os.path.join(dst, "config.json"))
+    # ST 2.7 saves (and loads) a Dense module's weights as pytorch_model.bin, a
+    # pickle that semsearch refuses; ST >= 3 writes model.safetensors. Keep both:
+    # the reference reads the .bin, semsearch the .safetensors, same tensors.
+    for sub in sorted(os.listdir(dst)):
+        b = os.path.join(dst, sub, "pytorch_model.bin")
+        if sub.endswith("_Dense") and os.path.exists(b):
+            from safetensors.torch import load_file
+            sd = torch.load(b, map_location="cpu")
+            sf = os.path.join(dst, sub, "model.safetensors")
+            save_file({k: v.contiguous() for k, v in sd.items()}, sf, metadata={"format": "pt"})
+            back = load_file(sf)
+            assert sorted(back) == sorted(sd) and all(torch.equal(back[k], sd[k]) for k in sd), sf
     for junk in ("README.md",):
         p = os.path.join(dst, junk)
         if os.path.exists(p):
@@ -183,9 +215,10 @@ def build_model(spec, dst, minilm_dir, tmp, seed):
     # ST 2.7 writes an empty 2_Normalize/ folder; git cannot carry empty
     # folders (the real all-MiniLM-L6-v2 download has none either), so drop
     # it here and make the goldens from exactly what a clone will contain.
-    p = os.path.join(dst, "2_Normalize")
-    if os.path.isdir(p) and not os.listdir(p):
-        os.rmdir(p)
+    for sub in os.listdir(dst):
+        p = os.path.join(dst, sub)
+        if sub.endswith("_Normalize") and os.path.isdir(p) and not os.listdir(p):
+            os.rmdir(p)
     shutil.rmtree(hf_dir)
 
 
@@ -227,11 +260,11 @@ def make_goldens(spec, dst, texts):
     common.write_jsonl(os.path.join(dst, "golden_tokens.jsonl"), rows)
 
     emb = model.encode(texts, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
-    assert emb.shape == (len(texts), H) and emb.dtype == np.float32
+    assert emb.shape == (len(texts), out_dim(spec)) and emb.dtype == np.float32
     write_arr(os.path.join(dst, "golden_embeddings.f32"), emb)
     meta = encode_meta(model, spec, "SentenceTransformer(dir, device='cpu').encode(texts, batch_size=32, "
                        "convert_to_numpy=True)", emb, texts,
-                       {"dim": H, "model": spec["name"], "weights_dtype": spec["dtype"],
+                       {"dim": out_dim(spec), "model": spec["name"], "weights_dtype": spec["dtype"],
                         "pooling": spec["pooling"] or "mean (implicit, no modules.json)",
                         "normalize": spec["normalize"], "arch": spec["arch"], "note": spec["note"],
                         "modules": [type(m).__name__ for m in model]})
@@ -375,7 +408,8 @@ def main():
             "max_seq_length": spec["max_seq_length"] or 512,
             "do_lower_case": spec.get("do_lower_case", True),
             "hidden_act": spec.get("hidden_act", "gelu"), "prompts": spec.get("prompts"),
-            "note": spec["note"], "n_texts": len(texts), "dim": H,
+            "note": spec["note"], "n_texts": len(texts), "dim": out_dim(spec),
+            "dense": spec.get("dense"),
             "option_goldens": sorted(options), "bytes": size, "checks": stats,
         }
         print("%-22s %-8s %7.2f MB  %s" % (spec["name"], spec["dtype"], size / 1e6, stats), flush=True)
