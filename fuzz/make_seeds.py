@@ -261,6 +261,43 @@ def index_seeds(cli):
             put("index", name + ".fixed", b"\x01" + data)  # checksums recomputed by the harness
 
 
+# ---------------------------------------------------------- index delta log
+def crc32c(b, crc=0):
+    crc ^= 0xFFFFFFFF
+    for x in b:
+        crc ^= x
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def index_log_seeds():
+    """Delta logs (src/index/log.h) for fuzz_index_log.c: 4-dim vectors, no snapshot (snap_id 0)."""
+    def rec(typ, payload):
+        h = struct.pack("<IIQ", typ, 0, len(payload))
+        return h + payload + struct.pack("<II", crc32c(h + payload), 0)
+
+    def add(ids, vecs):
+        return rec(1, struct.pack("<Q", len(ids)) + struct.pack("<%dq" % len(ids), *ids) +
+                   b"".join(struct.pack("<4f", *v) for v in vecs))
+
+    def remove(ids):
+        return rec(2, struct.pack("<Q", len(ids)) + struct.pack("<%dq" % len(ids), *ids))
+
+    def commit(gen):
+        return rec(3, struct.pack("<Q", gen))
+
+    h = b"SSIDXLOG" + struct.pack("<IIQI", 1, 4, 0, 0)
+    hdr = h + struct.pack("<I", crc32c(h))
+    rnd = random.Random(6)
+    vecs = [[round(rnd.uniform(-1, 1), 3) for _ in range(4)] for _ in range(6)]
+    body = add([0, 1, 2], vecs[:3]) + commit(1) + remove([1]) + add([5, 9, 2], vecs[3:]) + commit(2)
+    for mode in (0, 1, 2, 3, 5, 7):
+        put("index_log", "log-mode%d" % mode, bytes([mode]) + hdr + body)
+    put("index_log", "log-uncommitted-tail", bytes([1]) + hdr + body + add([7], vecs[:1]))
+    put("index_log", "log-empty", bytes([0]) + hdr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", help="semsearch binary, for the index seeds")
@@ -269,6 +306,7 @@ def main():
     model_seeds()
     vector_seeds()
     text_seeds()
+    index_log_seeds()
     if a.cli:
         index_seeds(a.cli)
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(CORPUS) for f in fs)
