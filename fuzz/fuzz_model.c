@@ -34,13 +34,13 @@ static const char vocab[] =
     "semantic\nvector\nindex\nmodel\ntext\nembed\n##ding\nquery\n1\n2\n3\n4\n";
 
 /* 1 if every tensor value of this safetensors file is finite and at most
- * 1e4 in magnitude. Known finding (docs/robustness.md, model-1): non-finite
- * activations reach exp_s in src/kernels/ops.c, whose float-to-int cast is
- * then undefined; until the loader refuses such weights, the harness only
- * loads (does not run) models that could produce them, so that fuzzing gets
- * past that one report. FUZZ_MODEL_STRICT=1 runs them anyway. */
+ * 1e4 in magnitude; only asked with FUZZ_MODEL_TAME=1. Finding model-1
+ * (docs/robustness.md): non-finite activations reached exp_s in
+ * src/kernels/ops.c, whose float-to-int cast was then undefined. Fixed (exp_s
+ * returns NaN for NaN), so by default every accepted model is run; the switch
+ * is there to fuzz past such a report, should one come back, while it is fixed. */
 static int weights_tame(const uint8_t *b, size_t n) {
-    if (getenv("FUZZ_MODEL_STRICT")) return 1;
+    if (!getenv("FUZZ_MODEL_TAME")) return 1;
     if (n < 8) return 1;
     uint64_t hl;
     memcpy(&hl, b, 8);
