@@ -16,16 +16,17 @@ seeds=$here/corpus/$target
 [ -x "$bin" ] || { echo "fuzz/run.sh: $bin not built (cmake -DSEMSEARCH_FUZZ=ON, target fuzz_all)" >&2; exit 2; }
 [ -d "$seeds" ] || { echo "fuzz/run.sh: no seed corpus $seeds" >&2; exit 2; }
 work=$build/fuzz-corpus/$target findings=$build/fuzz-findings/$target
-# FUZZ_FRESH=1 (ctest): start from the seeds only, so the test is repeatable
-[ "${FUZZ_FRESH:-0}" = 1 ] && rm -rf "$work"
-mkdir -p "$work" "$findings"
-# halt on the first UBSan report; leaks are findings too
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # the harnesses' temp folders (removed at exit; this catches the ones a crash leaves)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/semsearch-fuzz-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# FUZZ_FRESH=1 (ctest): start from the seeds only, in a throw-away corpus, so
+# the test is repeatable and leaves a long run's corpus alone
+[ "${FUZZ_FRESH:-0}" = 1 ] && work=$tmp/corpus
+mkdir -p "$work" "$findings" "$tmp/files"
+# halt on the first UBSan report; leaks are findings too
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 rc=0
-TMPDIR=$tmp "$bin" -artifact_prefix="$findings/" -timeout=25 -rss_limit_mb=2048 -max_len=65536 \
+TMPDIR=$tmp/files "$bin" -artifact_prefix="$findings/" -timeout=25 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 "$@" "$work" "$seeds" || rc=$?
 exit $rc
