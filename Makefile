@@ -35,3 +35,22 @@ bench: build model
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+
+# ---- fuzzing (fuzz/): `make fuzz` builds the libFuzzer targets with clang and
+# runs each for FUZZ_SECONDS (one after another, niced); FUZZ_TARGETS picks a
+# subset, e.g. make fuzz FUZZ_TARGETS="index vecio" FUZZ_SECONDS=60.
+# Findings land in $(FUZZ_BUILD)/fuzz-findings/TARGET/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSEMSEARCH_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s =="; \
+	  nice -n 15 fuzz/run.sh $(FUZZ_BUILD) $$t -max_total_time=$(FUZZ_SECONDS); \
+	done
