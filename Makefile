@@ -34,7 +34,7 @@ bench: build model
 	bench/embed.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
 
 # ---- fuzzing (fuzz/): `make fuzz` builds the libFuzzer targets with clang and
 # runs each for FUZZ_SECONDS (one after another, niced); FUZZ_TARGETS picks a

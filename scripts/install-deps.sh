@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config unzip python3-pip
       libopenblas-pthread-dev libutf8proc-dev libcjson-dev libcurl4-openssl-dev libssl-dev
       libmicrohttpd-dev openssl python3-venv
+      clang libclang-rt-14-dev
       libsqlite3-dev libicu-dev libstemmer-dev libedit-dev)  # last line: collections (src/store/)
 missing=()
 for p in "${pkgs[@]}"; do

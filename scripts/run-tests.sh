@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build and run the test suite three times: a release build, all tests under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then the tests whose names
-# contain "concurrent" under ThreadSanitizer. Each build must run every test it
+# contain "concurrent" under ThreadSanitizer, then each libFuzzer target (clang)
+# for a fixed 2000 inputs. Each build must run every test it
 # selects (the count is compared with `ctest -N`): a test that did not run, or
 # a build that failed, counts as failed. Ends with one summary line
 # "N passed, N failed" over all runs.
-# Usage: scripts/run-tests.sh [RELEASE_DIR] [ASAN_DIR] [TSAN_DIR]
+# Usage: scripts/run-tests.sh [RELEASE_DIR] [ASAN_DIR] [TSAN_DIR] [FUZZ_DIR]
 set -uo pipefail
 plain=${1:-build}; asan=${2:-build-asan}; tsan=${3:-build-tsan}
 jobs=$(nproc)
@@ -50,5 +51,13 @@ ASAN_OPTIONS=detect_leaks=1 run_suite "$asan" "" -DCMAKE_BUILD_TYPE=Debug -DSEMS
 echo "== ThreadSanitizer build: concurrent tests ==" >&2
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
   run_suite "$tsan" concurrent -DCMAKE_BUILD_TYPE=Debug -DSEMSEARCH_TSAN=ON
+echo "== libFuzzer targets: 2000 inputs each from the seed corpora (fuzz/) ==" >&2
+fuzz=${4:-build-fuzz}
+if command -v clang >/dev/null 2>&1; then
+  run_suite "$fuzz" '^fuzz_' -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSEMSEARCH_FUZZ=ON
+else
+  echo "clang not found: the fuzz targets cannot run (scripts/install-deps.sh installs clang)" >&2
+  total_fail=$((total_fail + 1))
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]

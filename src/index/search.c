@@ -159,6 +159,9 @@ ss_status ss_index_search(const ss_index *x, const float *queries, size_t nq, in
     if (p->n_threads < 0)
         return ss_fail(err, SS_ERR_INVALID, "ss_index_search: n_threads=%d must be >= 0 (0 = the index's)", p->n_threads);
     int ef = p->ef_search > 0 ? p->ef_search : x->ef_s;
+    if (!(p->oversample >= 0 && p->oversample <= 1000)) /* NaN too: it sizes the candidate buffers */
+        return ss_fail(err, SS_ERR_INVALID, "ss_index_search: oversample=%g must be 0..1000 (0 = the index's)",
+                       (double)p->oversample);
     float os = p->oversample > 0 ? p->oversample : x->oversample;
     /* threads: at most the index's pool (requests above it are clamped) */
     int nth = p->n_threads > 0 && p->n_threads < x->n_threads ? p->n_threads : x->n_threads;
@@ -177,6 +180,9 @@ ss_status ss_index_search(const ss_index *x, const float *queries, size_t nq, in
         return st;
     }
     size_t n = __atomic_load_n(&s->n, __ATOMIC_ACQUIRE);
+    /* never more candidates than slots (a k=100000 query on 40 vectors once
+     * asked for 614 MB), never fewer than the k rows the caller receives */
+    if ((size_t)kk > n) kk = (size_t)k > n ? k : (int)n;
     uint64_t ep = __atomic_load_n(&x->g.ep, __ATOMIC_ACQUIRE);
     int exact = x->type == SS_INDEX_FLAT || ep == 0;
     if (!exact && f && f->bits) {
@@ -186,7 +192,7 @@ ss_status ss_index_search(const ss_index *x, const float *queries, size_t nq, in
     }
     if (exact) {
         /* exact scan: quantised codes give kk candidates, fp32 rescoring picks k */
-        size_t chunk = 256;
+        size_t chunk = nq < 256 ? nq : 256;
         cand *res = malloc(chunk * (size_t)kk * sizeof(cand));
         int *cnt = malloc(chunk * sizeof(int));
         if (!res || !cnt) st = ss_fail(err, SS_ERR_NOMEM, "ss_index_search: out of memory");

@@ -3,6 +3,7 @@
 #include "core/fileio.h"
 #include "tokenizer/tokenizer_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *type_of(const cJSON *o) { return ss_json_str(o, "type", NULL); }
@@ -154,7 +155,7 @@ static ss_status parse_model(ss_tokenizer *t, const cJSON *m, const char *path, 
     const int n_entries = cJSON_GetArraySize(vocab);
     cJSON_ArrayForEach(it, vocab) {
         double id = it->valuedouble;
-        if (!cJSON_IsNumber(it) || id < 0 || id != (double)(int32_t)id)
+        if (!cJSON_IsNumber(it) || !(id >= 0 && id < 2147483647.0) || id != floor(id)) /* range before any cast */
             return ss_fail(err, SS_ERR_FORMAT, "%s: model.vocab entry '%.80s' has a bad id (not a whole number >= 0)",
                            path, it->string);
         if (id >= n_entries)
@@ -225,7 +226,8 @@ ss_status ss_tok_load_json(ss_tokenizer *t, const char *path, ss_error *err) {
     if (!st) { /* pad id: an informative value even though padding is ours to do */
         const cJSON *pad = cJSON_GetObjectItemCaseSensitive(root, "padding");
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(pad, "pad_id");
-        if (cJSON_IsNumber(pid)) t->pad_id = (int32_t)pid->valuedouble;
+        if (cJSON_IsNumber(pid) && pid->valuedouble >= 0 && pid->valuedouble < (double)t->vocab.n_ids)
+            t->pad_id = (int32_t)pid->valuedouble;
     }
     cJSON_Delete(root);
     return st;

@@ -233,7 +233,35 @@ static void test_injected_pool(void) {
     free(base);
 }
 
+/* fuzz finding index-3: candidate buffers were sized 256 x k x oversample
+ * whatever the query count and index size (k=100000 on 40 int8 vectors asked
+ * for 614 MB), and a caller's oversample was not bounded at all */
+static void test_candidate_bounds(void) {
+    const int d = 8, n = 40, k = 100000;
+    float v[40 * 8];
+    for (int i = 0; i < n * d; i++) v[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+    ss_error err = {0};
+    ss_index_options o = {.quantize = SS_QUANT_INT8};
+    ss_index *x = ss_index_new(d, &o, &err);
+    REQUIRE(x);
+    CHECK(ss_index_add(x, NULL, v, n, &err) == SS_OK);
+    int64_t *ids = malloc(sizeof(int64_t) * k);
+    float *sc = malloc(sizeof(float) * k);
+    REQUIRE(ids && sc);
+    CHECKF(ss_index_search(x, v, 1, k, NULL, ids, sc, &err) == SS_OK, "%s", err.msg);
+    CHECK(ids[0] >= 0 && ids[n - 1] >= 0 && ids[n] == -1); /* n hits, then padding */
+    ss_search_params p = {.oversample = 1e30f};
+    CHECK(ss_index_search(x, v, 1, 10, &p, ids, sc, &err) == SS_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "oversample");
+    p.oversample = NAN;
+    CHECK(ss_index_search(x, v, 1, 10, &p, ids, sc, &err) == SS_ERR_INVALID);
+    free(ids);
+    free(sc);
+    ss_index_free(x);
+}
+
 int main(void) {
+    test_candidate_bounds();
     test_many_threads();
     test_heap_grow_failure();
     test_readers_do_not_wait();

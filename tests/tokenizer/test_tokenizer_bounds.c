@@ -131,6 +131,9 @@ int main(void) {
                     "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
                     "\"vocab\": {\"[UNK]\": 0, \"a\": 1.5}}}",
                     "'a'", "bad id");
+    /* fuzz finding tokenizer_json-2: an id beyond int32 range was cast to
+     * int32_t (undefined) by the very check meant to refuse it */
+    expect_tok_fail(dir, "{\"model\": {\"type\": \"WordPiece\", \"vocab\":{\"\":5555555555}}}", "bad id", "''");
     expect_tok_fail(dir,
                     "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"[UNK]\": 0, "
                     "\"[CLS]\": 1, \"[SEP]\": 2}}, \"post_processor\": {\"type\": \"BertProcessing\", "
