@@ -22,7 +22,6 @@ struct ss_collection {
     char dir[4096];
     char db_path[4200];
     char index_path[4200];
-    char seq_path[4200];
     int read_only;
     int lock_fd;               /* writer: the flock'ed lock file; -1 otherwise */
 

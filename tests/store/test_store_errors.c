@@ -125,9 +125,9 @@ int main(void) {
     /* the derived index: deleted, corrupted, stale -> rebuilt / caught up from SQLite */
     char idx[400], seqf[400], save_idx[400], save_seq[400];
     snprintf(idx, sizeof idx, "%s/index.ssi", cdir);
-    snprintf(seqf, sizeof seqf, "%s/index.seq", cdir);
+    snprintf(seqf, sizeof seqf, "%s/index.ssi.log", cdir);
     snprintf(save_idx, sizeof save_idx, "%s/../old.ssi", cdir);
-    snprintf(save_seq, sizeof save_seq, "%s/../old.seq", cdir);
+    snprintf(save_seq, sizeof save_seq, "%s/../old.ssi.log", cdir);
     for (int mode = 0; mode < 3; mode++) {
         char cmd[2000];
         snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s'", idx, save_idx, seqf, save_seq);
@@ -152,7 +152,7 @@ int main(void) {
             CHECK(pwrite(fd, junkb, sizeof junkb, 600) == (ssize_t)sizeof junkb);
             close(fd);
         }
-        if (mode == 2) { /* stale: the index and seq from before the add / delete */
+        if (mode == 2) { /* stale: the snapshot and log from before the add / delete */
             snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s'", save_idx, idx, save_seq, seqf);
             REQUIRE(system(cmd) == 0);
         }
