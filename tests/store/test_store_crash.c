@@ -1,8 +1,9 @@
 /* test_store_crash.c — SIGKILL `semsearch add` at random points (20 trials):
  * every batch it acknowledged ("committed N" on stdout) is there afterwards,
  * the collection opens, SQLite holds whole batches only, and the vector index
- * (never saved by the killed process, or saved at an older seq) is rebuilt /
- * caught up to the same count. Tiny random model, batches of 32. */
+ * (snapshot + the delta log's committed records, one generation behind SQLite
+ * when the kill fell between the two commits, or no index at all) is
+ * replayed / caught up / rebuilt to the same count. Tiny random model, batches of 32. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>

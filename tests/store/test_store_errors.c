@@ -1,6 +1,7 @@
 /* test_store_errors.c — bad inputs, each asserting its message, and the
  * derived index rebuilt when missing / corrupt / stale. Tiny random model. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "store/store_internal.h"
@@ -138,7 +139,15 @@ int main(void) {
         snprintf(id, sizeof id, "new%d", mode);
         snprintf(body, sizeof body, "{\"text\": \"fresh document number %d about volcanoes\"}", mode);
         ss_doc d = {id, body};
+        struct stat before, after, logb, loga;
+        REQUIRE(stat(idx, &before) == 0 && stat(seqf, &logb) == 0);
         CHECK(ss_collection_add(c, &d, 1, NULL, &err) == SS_OK);
+        /* a commit appends to the log (generation = SQLite's seq); the snapshot is not rewritten */
+        REQUIRE(stat(idx, &after) == 0 && stat(seqf, &loga) == 0);
+        CHECK(after.st_ino == before.st_ino && after.st_size == before.st_size);
+        CHECKF(loga.st_size > logb.st_size, "log %lld -> %lld bytes", (long long)logb.st_size,
+               (long long)loga.st_size);
+        CHECK((int64_t)ss_index_generation(c->idx) == ss__meta_seq(c->wdb));
         const char *gone[] = {"x2"};
         if (mode == 2) CHECK(ss_collection_delete(c, gone, 1, NULL, &err) == SS_OK);
         int64_t n = ss_collection_count(c);
