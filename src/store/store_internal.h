@@ -62,6 +62,7 @@ struct ss_collection {
     ss_index *idx;
     int64_t idx_seq;
     int idx_dirty;
+    int idx_rebuilds; /* full rebuilds from SQLite since open (tests: replay / catch-up should suffice) */
 
     char describe[2048];
 };

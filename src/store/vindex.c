@@ -132,6 +132,7 @@ static ss_status rebuild(ss_collection *c, sqlite3 *db, ss_error *err) {
     c->idx = idx;
     c->idx_seq = seq;
     c->idx_dirty = 0;
+    c->idx_rebuilds++;
     return SS_OK;
 }
 
