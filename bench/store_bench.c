@@ -1,6 +1,6 @@
 /* store_bench.c — collection ingest and query latency, ratios from one run.
  *
- *   build/bench_store_bench MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw]
+ *   build/bench_store_bench MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw] [OUT_DIR]
  *
  * TEXTS_FILE: one text per line (e.g. STSb sentences); documents are its
  * first N_DOCS lines (repeated with a suffix when the file is shorter),
@@ -8,7 +8,11 @@
  * the time the same texts take in ss_encode alone (same batch size) and that
  * share of the ingest time (the store must not be the bottleneck: >= 90%);
  * query latency p50 / p99 end to end (text -> vector -> index -> documents
- * from SQLite) and with the embedding excluded (precomputed query vectors). */
+ * from SQLite) and with the embedding excluded (precomputed query vectors).
+ * With OUT_DIR it also writes what bench/store_peers.py gives Chroma and
+ * sqlite-vec: docs.f32 / queries.f32 (raw little-endian float32, rows of
+ * dim), texts.txt (the document texts, one a line), ours_ids.txt (our top-10
+ * document numbers per query, embedding excluded) and ours.json (figures). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +40,12 @@ static int cmpd(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw] [OUT_DIR]\n", argv[0]);
         return 2;
     }
     size_t ndocs = argc > 3 ? (size_t)atol(argv[3]) : 2000, nq = argc > 4 ? (size_t)atol(argv[4]) : 200;
     int hnsw = argc > 5 && !strcmp(argv[5], "hnsw");
+    const char *out_dir = argc > 6 ? argv[6] : NULL;
     FILE *f = fopen(argv[2], "r");
     if (!f) return perror(argv[2]), 1;
     char **lines = NULL, *line = NULL;
@@ -88,20 +93,29 @@ int main(int argc, char **argv) {
     ss_model_options mo = {0};
     ss_model *m = ss_model_load(argv[1], &mo, &err);
     int d = ss_model_dim(m);
-    float *emb = malloc(256 * (size_t)d * sizeof *emb);
+    float *emb = malloc(ndocs * (size_t)d * sizeof *emb); /* all of them: the peers get the same vectors */
     ss_encode_options eo = {.batch_size = 32};
     t0 = now();
     c0 = cpu();
     for (size_t i = 0; i < ndocs; i += 256)
-        ss_encode(m, (const char *const *)texts + i, ndocs - i < 256 ? ndocs - i : 256, &eo, emb, &err);
+        ss_encode(m, (const char *const *)texts + i, ndocs - i < 256 ? ndocs - i : 256, &eo, emb + i * (size_t)d,
+                  &err);
     double t_enc = now() - t0, c_enc = cpu() - c0;
     printf("ingest: %zu docs in %.2f s wall = %.1f docs/s; CPU: ingest %.2f s, encoder alone %.2f s -> encoder share "
            "%.1f%% of ingest CPU (store %.2f s); wall encoder alone %.2f s\n",
            ndocs, t_add, (double)ndocs / t_add, c_add, c_enc, 100.0 * c_enc / c_add, c_add - c_enc, t_enc);
     /* queries */
     double *e2e = malloc(nq * sizeof *e2e), *noemb = malloc(nq * sizeof *noemb);
-    float *qv = malloc((size_t)d * sizeof *qv);
+    float *qall = malloc(nq * (size_t)d * sizeof *qall);
+    FILE *ours = NULL;
+    char path[400];
+    if (out_dir) {
+        snprintf(path, sizeof path, "%s/ours_ids.txt", out_dir);
+        ours = fopen(path, "w");
+        if (!ours) return perror(path), 1;
+    }
     for (size_t i = 0; i < nq; i++) {
+        float *qv = qall + i * (size_t)d;
         const char *qt = lines[(ndocs + i * 7) % n];
         ss_query q = {.text = qt, .k = 10};
         t0 = now();
@@ -113,6 +127,9 @@ int main(int argc, char **argv) {
         t0 = now();
         r = ss_collection_search(c, &qq, &err);
         noemb[i] = now() - t0;
+        for (size_t h = 0; ours && r && h < ss_results_count(r); h++)
+            fprintf(ours, h ? " %s" : "%s", ss_results_hit(r, h)->id + 1); /* "d123" -> 123 */
+        if (ours) fputc('\n', ours);
         ss_results_free(r);
     }
     qsort(e2e, nq, sizeof *e2e, cmpd);
@@ -120,6 +137,38 @@ int main(int argc, char **argv) {
     printf("query (%s, k 10, %zu docs): end to end p50 %.3f ms p99 %.3f ms; embedding excluded p50 %.3f ms p99 %.3f ms\n",
            hnsw ? "hnsw" : "flat", ndocs, e2e[nq / 2] * 1e3, e2e[nq * 99 / 100] * 1e3, noemb[nq / 2] * 1e3,
            noemb[nq * 99 / 100] * 1e3);
+    if (out_dir) {
+        fclose(ours);
+        snprintf(path, sizeof path, "%s/docs.f32", out_dir);
+        f = fopen(path, "wb");
+        if (!f || fwrite(emb, sizeof *emb * (size_t)d, ndocs, f) != ndocs || fclose(f)) return perror(path), 1;
+        snprintf(path, sizeof path, "%s/queries.f32", out_dir);
+        f = fopen(path, "wb");
+        if (!f || fwrite(qall, sizeof *qall * (size_t)d, nq, f) != nq || fclose(f)) return perror(path), 1;
+        snprintf(path, sizeof path, "%s/texts.txt", out_dir);
+        f = fopen(path, "w");
+        if (!f) return perror(path), 1;
+        for (size_t i = 0; i < ndocs; i++) fprintf(f, "%s\n", texts[i]);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/ours.json", out_dir);
+        f = fopen(path, "w");
+        if (!f) return perror(path), 1;
+        fprintf(f,
+                "{\"docs\": %zu, \"queries\": %zu, \"dim\": %d, \"index\": \"%s\", \"ingest_wall_s\": %.6f,"
+                " \"ingest_cpu_s\": %.6f, \"encoder_cpu_s\": %.6f, \"store_cpu_s\": %.6f,"
+                " \"e2e_p50_ms\": %.6f, \"e2e_p99_ms\": %.6f, \"noemb_p50_ms\": %.6f, \"noemb_p99_ms\": %.6f}\n",
+                ndocs, nq, d, hnsw ? "hnsw" : "flat", t_add, c_add, c_enc, c_add - c_enc, e2e[nq / 2] * 1e3,
+                e2e[nq * 99 / 100] * 1e3, noemb[nq / 2] * 1e3, noemb[nq * 99 / 100] * 1e3);
+        fclose(f);
+    }
+    for (size_t i = 0; i < ndocs; i++) free(texts[i]);
+    for (size_t i = 0; i < n; i++) free(lines[i]);
+    free(texts);
+    free(lines);
+    free(emb);
+    free(qall);
+    free(e2e);
+    free(noemb);
     ss_collection_close(c, NULL);
     ss_model_free(m);
     char cmd[400];

@@ -405,7 +405,6 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
     snprintf(c->dir, sizeof c->dir, "%s", dir);
     ss_path_join(c->db_path, sizeof c->db_path, dir, "collection.db");
     ss_path_join(c->index_path, sizeof c->index_path, dir, "index.ssi");
-    ss_path_join(c->seq_path, sizeof c->seq_path, dir, "index.seq");
     c->read_only = o->read_only;
     c->sync_off = o->sync_off;
     c->n_threads = o->n_threads;

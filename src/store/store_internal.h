@@ -22,7 +22,6 @@ struct ss_collection {
     char dir[4096];
     char db_path[4200];
     char index_path[4200];
-    char seq_path[4200];
     int read_only;
     int lock_fd;               /* writer: the flock'ed lock file; -1 otherwise */
 
@@ -63,6 +62,7 @@ struct ss_collection {
     ss_index *idx;
     int64_t idx_seq;
     int idx_dirty;
+    int idx_rebuilds; /* full rebuilds from SQLite since open (tests: replay / catch-up should suffice) */
 
     char describe[2048];
 };

@@ -1,23 +1,27 @@
 /* vindex.c — the vector index as derived data.
  *
- * SQLite is the ground truth; the index file (index.ssi, written by
- * ss_index_save: temp + fsync + rename) is a cache of it. Staleness is
- * detected by sequence numbers: meta.seq is bumped by every write
- * transaction, each document row carries the seq that last changed its
- * vector, and each deletion leaves a tombstone with its seq. After the index
- * file is saved, index.seq (also temp + fsync + rename) records the seq it
- * reflects; it is written after the index, so it never claims more than the
- * index holds. On open:
- *   - index.ssi or index.seq missing, unreadable, corrupt (CRC), of another
- *     dim / metric / type -> full rebuild from the vectors table;
- *   - index seq < meta.seq -> catch up: re-add the vectors of rows with
- *     seq > index seq (upserts are idempotent) and remove tombstones with
- *     seq > index seq; if tombstones that old were already pruned -> rebuild;
+ * SQLite is the ground truth; the index (index.ssi snapshot + index.ssi.log
+ * delta log, through ss_index_open / ss_index_commit) is a cache of it.
+ * Staleness is detected by sequence numbers: meta.seq is bumped by every
+ * write transaction, each document row carries the seq that last changed its
+ * vector, and each deletion leaves a tombstone with its seq. The index's own
+ * generation (ss_index_generation) is the seq it reflects: the writer applies
+ * each batch after its SQLite COMMIT and then ss_index_commit(seq) appends a
+ * COMMIT record to the log (one fsync, no snapshot rewrite). A crash between
+ * the two leaves the index one generation behind, never ahead. On open:
+ *   - snapshot or log unreadable / corrupt (CRC), of another dim / metric /
+ *     type -> full rebuild from the vectors table (writer: saved as a new
+ *     snapshot with an empty log);
+ *   - generation < meta.seq -> catch up: re-add the vectors of rows with
+ *     seq > generation (upserts are idempotent) and remove tombstones with
+ *     seq > generation; if tombstones that old were already pruned -> rebuild;
  *   - afterwards the index's live count must equal the rows in SQLite, else
  *     rebuild (the last line of defence).
- * A read-only handle repeats the catch-up at each search when meta.seq moved
- * (another process wrote). The writer saves the index on close and then
- * prunes the tombstones the saved file already reflects. */
+ * A read-only handle loads the snapshot only (the log belongs to the writer)
+ * and catches up from the snapshot's generation; it repeats the catch-up at
+ * each search when meta.seq moved (another process wrote). The writer saves
+ * a snapshot on close (which empties the log) and then prunes the tombstones
+ * that snapshot reflects. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,10 +112,27 @@ static ss_status rebuild(ss_collection *c, sqlite3 *db, ss_error *err) {
         ss_index_free(idx);
         return s;
     }
+    ss_index_set_generation(idx, (uint64_t)seq);
+    if (!c->read_only) {
+        /* The writer keeps a log: write the rebuilt index as the snapshot
+         * (its fresh snapshot id makes any old log stale), then reopen it
+         * with a log attached. */
+        if (c->idx) ss_index_free(c->idx); /* closes the old log first */
+        c->idx = NULL;
+        s = ss_index_save(idx, c->index_path, err);
+        ss_index_free(idx);
+        idx = NULL;
+        if (s == SS_OK) {
+            idx = ss_index_open(c->index_path, c->dim, &o, err);
+            if (!idx) s = err ? err->code : SS_ERR_IO;
+        }
+        if (s != SS_OK) return s;
+    }
     if (c->idx) ss_index_free(c->idx);
     c->idx = idx;
     c->idx_seq = seq;
-    c->idx_dirty = 1;
+    c->idx_dirty = 0;
+    c->idx_rebuilds++;
     return SS_OK;
 }
 
@@ -155,6 +176,7 @@ static ss_status catch_up(ss_collection *c, sqlite3 *db, int *need_rebuild, ss_e
     }
     int64_t rows = row_count(db);
     ss__exec(db, "COMMIT", NULL);
+    if (s == SS_OK && !c->read_only) s = ss_index_commit(c->idx, (uint64_t)seq, err);
     if (s != SS_OK) return s;
     c->idx_seq = seq;
     c->idx_dirty = 1;
@@ -164,16 +186,24 @@ static ss_status catch_up(ss_collection *c, sqlite3 *db, int *need_rebuild, ss_e
     return SS_OK;
 }
 
-static int read_seq_file(const char *path, int64_t *seq, int64_t *count) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long long s = -1, n = -1;
-    int ok = fscanf(f, "semsearch-index-seq 1 seq %lld count %lld", &s, &n) == 2;
-    fclose(f);
-    if (!ok || s < 0) return -1;
-    *seq = s;
-    *count = n;
-    return 0;
+/* The index as persisted: the writer opens snapshot + log, a reader the
+ * snapshot only. NULL when missing, corrupt or of another layout. */
+static ss_index *load_existing(ss_collection *c) {
+    ss_index *idx = NULL;
+    if (c->read_only) {
+        if (access(c->index_path, F_OK) == 0) idx = ss_index_load(c->index_path, NULL);
+    } else {
+        ss_index_options o = ss__vindex_options(c);
+        if (access(c->index_path, F_OK) == 0) idx = ss_index_open(c->index_path, c->dim, &o, NULL);
+    }
+    if (!idx) return NULL;
+    ss_index_stats st;
+    ss_index_get_stats(idx, &st);
+    if (st.dim != c->dim || st.metric != c->metric || st.type != c->index_type) {
+        ss_index_free(idx);
+        return NULL;
+    }
+    return idx;
 }
 
 ss_status ss__vindex_open(ss_collection *c, ss_error *err) {
@@ -182,21 +212,12 @@ ss_status ss__vindex_open(ss_collection *c, ss_error *err) {
     pthread_rwlock_wrlock(&c->ilock);
     ss_status s = SS_OK;
     int need_rebuild = 1;
-    int64_t fseq = -1, fcount = -1;
-    if (read_seq_file(c->seq_path, &fseq, &fcount) == 0) {
-        ss_index *idx = ss_index_load(c->index_path, NULL);
-        if (idx) {
-            ss_index_stats st;
-            ss_index_get_stats(idx, &st);
-            if (st.dim == c->dim && st.metric == c->metric && st.type == c->index_type && st.count == fcount) {
-                c->idx = idx;
-                c->idx_seq = fseq;
-                need_rebuild = 0;
-                s = catch_up(c, db, &need_rebuild, err);
-            } else {
-                ss_index_free(idx);
-            }
-        }
+    ss_index *idx = load_existing(c);
+    if (idx) {
+        c->idx = idx;
+        c->idx_seq = (int64_t)ss_index_generation(idx);
+        need_rebuild = 0;
+        s = catch_up(c, db, &need_rebuild, err);
     }
     if (s == SS_OK && need_rebuild) {
         s = rebuild(c, db, err);
@@ -228,40 +249,20 @@ ss_status ss__vindex_apply(ss_collection *c, const int64_t *up_ids, const float 
     ss_status s = SS_OK;
     if (ndel) s = ss_index_remove(c->idx, del_ids, ndel, NULL, err);
     if (s == SS_OK && nup) s = ss_index_add(c->idx, up_ids, up_vecs, nup, err);
+    /* SQLite has committed seq: make the index's log say so too (a crash
+     * before this fsync leaves the index behind, caught up at open). */
+    if (s == SS_OK && !c->read_only) s = ss_index_commit(c->idx, (uint64_t)seq, err);
     if (s == SS_OK) c->idx_seq = seq;
     c->idx_dirty = 1;
     pthread_rwlock_unlock(&c->ilock);
     return s;
 }
 
-static ss_status write_seq_file(ss_collection *c, int64_t seq, int64_t count, ss_error *err) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", c->seq_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return ss_fail(err, SS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    char buf[128];
-    int n = snprintf(buf, sizeof buf, "semsearch-index-seq 1 seq %lld count %lld\n", (long long)seq, (long long)count);
-    int ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, c->seq_path) != 0) {
-        unlink(tmp);
-        return ss_fail(err, SS_ERR_IO, "cannot write %s: %s", c->seq_path, strerror(errno));
-    }
-    int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return SS_OK;
-}
-
 ss_status ss__vindex_save(ss_collection *c, ss_error *err) {
     pthread_rwlock_wrlock(&c->ilock);
     int64_t seq = c->idx_seq;
-    ss_index_stats st;
-    ss_index_get_stats(c->idx, &st);
-    ss_status s = ss_index_save(c->idx, c->index_path, err);
-    if (s == SS_OK) s = write_seq_file(c, seq, st.count, err);
+    ss_index_set_generation(c->idx, (uint64_t)seq);
+    ss_status s = ss_index_save(c->idx, c->index_path, err); /* new snapshot, empty log */
     if (s == SS_OK) c->idx_dirty = 0;
     pthread_rwlock_unlock(&c->ilock);
     if (s == SS_OK && c->wdb) { /* the saved file reflects these deletions: prune them */

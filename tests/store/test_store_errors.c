@@ -1,6 +1,7 @@
 /* test_store_errors.c — bad inputs, each asserting its message, and the
  * derived index rebuilt when missing / corrupt / stale. Tiny random model. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "store/store_internal.h"
@@ -125,9 +126,9 @@ int main(void) {
     /* the derived index: deleted, corrupted, stale -> rebuilt / caught up from SQLite */
     char idx[400], seqf[400], save_idx[400], save_seq[400];
     snprintf(idx, sizeof idx, "%s/index.ssi", cdir);
-    snprintf(seqf, sizeof seqf, "%s/index.seq", cdir);
+    snprintf(seqf, sizeof seqf, "%s/index.ssi.log", cdir);
     snprintf(save_idx, sizeof save_idx, "%s/../old.ssi", cdir);
-    snprintf(save_seq, sizeof save_seq, "%s/../old.seq", cdir);
+    snprintf(save_seq, sizeof save_seq, "%s/../old.ssi.log", cdir);
     for (int mode = 0; mode < 3; mode++) {
         char cmd[2000];
         snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s'", idx, save_idx, seqf, save_seq);
@@ -138,7 +139,15 @@ int main(void) {
         snprintf(id, sizeof id, "new%d", mode);
         snprintf(body, sizeof body, "{\"text\": \"fresh document number %d about volcanoes\"}", mode);
         ss_doc d = {id, body};
+        struct stat before, after, logb, loga;
+        REQUIRE(stat(idx, &before) == 0 && stat(seqf, &logb) == 0);
         CHECK(ss_collection_add(c, &d, 1, NULL, &err) == SS_OK);
+        /* a commit appends to the log (generation = SQLite's seq); the snapshot is not rewritten */
+        REQUIRE(stat(idx, &after) == 0 && stat(seqf, &loga) == 0);
+        CHECK(after.st_ino == before.st_ino && after.st_size == before.st_size);
+        CHECKF(loga.st_size > logb.st_size, "log %lld -> %lld bytes", (long long)logb.st_size,
+               (long long)loga.st_size);
+        CHECK((int64_t)ss_index_generation(c->idx) == ss__meta_seq(c->wdb));
         const char *gone[] = {"x2"};
         if (mode == 2) CHECK(ss_collection_delete(c, gone, 1, NULL, &err) == SS_OK);
         int64_t n = ss_collection_count(c);
@@ -152,7 +161,7 @@ int main(void) {
             CHECK(pwrite(fd, junkb, sizeof junkb, 600) == (ssize_t)sizeof junkb);
             close(fd);
         }
-        if (mode == 2) { /* stale: the index and seq from before the add / delete */
+        if (mode == 2) { /* stale: the snapshot and log from before the add / delete */
             snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s'", save_idx, idx, save_seq, seqf);
             REQUIRE(system(cmd) == 0);
         }
