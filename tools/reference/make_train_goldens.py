@@ -217,7 +217,16 @@ def losses():
     case("contrastive", lambda: st_losses.ContrastiveLoss(model), 2, labels=torch.tensor([1, 0, 1, 0]))
     case("online", lambda: st_losses.OnlineContrastiveLoss(model), 2,
          labels=torch.tensor([1, 0, 1, 0, 0, 1, 0, 1]), b=8)
-    case("triplet", lambda: st_losses.TripletLoss(model), 3, scale=0.8)
+    # triplets: rows 0-1 have far negatives (hinge inactive), rows 2-3 near ones (active)
+    a = torch.randn(B, D)
+    p = a + 0.1 * torch.randn(B, D)
+    n = torch.randn(B, D) * torch.tensor([4.0, 4.0, 0.3, 0.3])[:, None]
+    embs = [t.clone().requires_grad_(True) for t in (a, p, n)]
+    out = run_loss(st_losses.TripletLoss(model), embs, torch.zeros(B))
+    w.add("triplet.loss", out.reshape(1))
+    for i, e in enumerate(embs):
+        w.add("triplet.e%d" % i, e)
+        w.add("triplet.g%d" % i, e.grad)
     case("cosent", lambda: st_losses.CoSENTLoss(model), 2, labels=torch.tensor([0.1, 0.9, 0.4, 0.4]))
     # MSELoss: the embedding against given target embeddings (labels)
     tgt = torch.randn(B, D)
@@ -227,6 +236,14 @@ def losses():
     w.add("mse.e0", e)
     w.add("mse.g0", e.grad)
     w.add("mse.target", tgt)
+    # the TransformerLearningProject seed's objective: nn.MSELoss between two trained embeddings
+    e0, e1 = leaf(B, D), leaf(B, D)
+    out = nn.MSELoss()(e0, e1)
+    out.backward()
+    w.add("msepair.loss", out.reshape(1))
+    for i, e in enumerate([e0, e1]):
+        w.add("msepair.e%d" % i, e)
+        w.add("msepair.g%d" % i, e.grad)
     # Matryoshka around MNRL, dims 8/4/2 with weights 1/0.5/0.25
     case("matry", lambda: st_losses.MatryoshkaLoss(model, st_losses.MultipleNegativesRankingLoss(model), [8, 4, 2],
                                                    [1.0, 0.5, 0.25]), 2)
