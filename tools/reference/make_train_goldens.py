@@ -285,7 +285,80 @@ def adamw():
     w.save("adamw.bin")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+ANCHORS = ["how do plants make food", "what is the capital of france?",
+           "Fine-tuning a sentence model in C, without PyTorch.", "cats"]
+POSITIVES = ["Photosynthesis turns light, water and carbon dioxide into sugar.", "Paris",
+             "semsearch trains BERT-style encoders on two CPU cores", "A small domesticated carnivorous mammal."]
+
+
+def model_grads(name, fname, loss_name="mnrl", steps=10, lr=1e-3, warm=2):
+    """The full model, llm.c's test_gpt2 way: one batch, dropout off (eval mode), the loss and every parameter
+    gradient; then `steps` of fit's optimiser (AdamW with no_decay groups, clip 1.0, WarmupLinear) on the same
+    batch, with the loss before each step. The word-embedding gradient is stored only for the rows the batch
+    uses (all others are zero) to keep the file small."""
+    torch.manual_seed(3)
+    w = Writer()
+    model = SentenceTransformer(os.path.join(ROOT, "tests", "models", name), device="cpu")
+    model.eval()
+    cols = [ANCHORS, POSITIVES]
+    feats = [model.tokenize(c) for c in cols]
+    for i, f in enumerate(feats):
+        w.add("col%d.input_ids" % i, f["input_ids"])
+        w.add("col%d.attention_mask" % i, f["attention_mask"])
+    if loss_name == "mnrl":
+        loss_fn = st_losses.MultipleNegativesRankingLoss(model)
+        labels = torch.zeros(len(ANCHORS))
+    else:
+        loss_fn = st_losses.CosineSimilarityLoss(model)
+        labels = torch.tensor([0.9, 0.8, 0.7, 0.1])
+        w.add("labels", labels)
+    with torch.no_grad():
+        for i, f in enumerate(feats):
+            w.add("col%d.embedding" % i, model(dict(f))["sentence_embedding"])
+    loss = loss_fn([dict(f) for f in feats], labels)
+    loss.backward()
+    w.add("loss", loss.reshape(1))
+    ids = torch.unique(torch.cat([f["input_ids"].flatten() for f in feats]))
+    w.add("word_rows", ids)
+    names = []
+    for pname, prm in model.named_parameters():
+        short = pname.split("auto_model.", 1)[1]
+        g = prm.grad
+        if g is None:  # the HF pooler: not part of a sentence embedding (AdamW skips it too)
+            continue
+        names.append(short)
+        if short.endswith("word_embeddings.weight"):
+            assert torch.count_nonzero(g.abs().sum(1)) <= len(ids)
+            g = g[ids]
+        w.add("grad." + short, g)
+    # the optimiser: model.fit's groups
+    no_decay = ["bias", "LayerNorm.bias", "LayerNorm.weight"]
+    params = list(model.named_parameters())
+    groups = [{"params": [p for n, p in params if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+              {"params": [p for n, p in params if any(nd in n for nd in no_decay)], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=lr)
+    sched = SentenceTransformer._get_scheduler(opt, scheduler="WarmupLinear", warmup_steps=warm, t_total=steps)
+    model.zero_grad()
+    step_losses = []
+    for t in range(steps):
+        loss = loss_fn([dict(f) for f in feats], labels)
+        step_losses.append(loss.item())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad()
+        sched.step()
+    w.add("step_losses", torch.tensor(step_losses))
+    w.add("hyper", torch.tensor([lr, float(warm), float(steps)]))
+    print(name, loss_name, "loss", step_losses[0], "->", step_losses[-1], "params", len(names))
+    w.save(fname)
+
+
 if __name__ == "__main__":
     kernels()
     losses()
     adamw()
+    model_grads("bert-mean-normalize", "bert_mnrl.bin", "mnrl")
+    model_grads("bert-mean-normalize", "bert_cosine.bin", "cosine")
+    model_grads("mpnet-mean-normalize", "mpnet_mnrl.bin", "mnrl")
