@@ -10,7 +10,7 @@
 
 /* ---- LayerNorm ---------------------------------------------------------- */
 
-void ss_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+void ss_ref_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
                           int N, int C, float eps) {
     for (int r = 0; r < N; r++) {
         const float *x = inp + (size_t)r * C;
@@ -105,7 +105,7 @@ size_t ss_attention_att_size(const int *seq_off, int n_seq, int n_heads) {
     return n;
 }
 
-void ss_attention_forward(float *ctx, int ld_ctx, float *att, const float *q, const float *k, const float *v, int ld,
+void ss_ref_attention_forward(float *ctx, int ld_ctx, float *att, const float *q, const float *k, const float *v, int ld,
                           const float *bias, const int *seq_off, int n_seq, int n_heads, int d) {
     float scale = 1.0f / sqrtf((float)d);
     size_t aoff = 0;

@@ -6,8 +6,10 @@
  * Shapes follow the encoder: rows are tokens of a packed batch (no padding;
  * seq_off[b]..seq_off[b+1] delimits sequence b), weights are PyTorch's
  * [out, in] row-major. A few forwards that keep what the backward needs
- * (LayerNorm mean/rstd, softmax probabilities, dropout masks) are here too;
- * they compute the same formulas as the inference kernels in ops.c.
+ * (softmax probabilities, dropout masks) are here too; ss_ref_* are plain
+ * reference forwards (LayerNorm with mean/rstd, packed attention) for the
+ * tests — the model's own *_forward kernels (ops.c, model/attention.c) are
+ * the production ones and use the same activation layout.
  *
  * All functions are reentrant and keep no state; none is thread-safe on
  * shared output buffers. */
@@ -22,7 +24,7 @@
 /* ---- LayerNorm over rows of width C ------------------------------------- */
 
 /* out = (inp - mean) * rstd * w + b; mean[N], rstd[N] kept for the backward. */
-void ss_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+void ss_ref_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
                           int N, int C, float eps);
 /* dinp, dw, db += ... (any of them may be NULL). */
 void ss_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
@@ -52,7 +54,7 @@ void ss_softmax_backward(float *ds, const float *p, const float *dp, int n, floa
  * position bias) is added to the scaled scores: bias[(b_off) + h*L*L + i*L + j]
  * in the same layout as att. */
 size_t ss_attention_att_size(const int *seq_off, int n_seq, int n_heads);
-void ss_attention_forward(float *ctx, int ld_ctx, float *att, const float *q, const float *k, const float *v, int ld,
+void ss_ref_attention_forward(float *ctx, int ld_ctx, float *att, const float *q, const float *k, const float *v, int ld,
                           const float *bias, const int *seq_off, int n_seq, int n_heads, int d);
 /* dq, dk, dv (row stride ld_d) += ...; datt_scores (optional, att layout) +=
  * the gradient w.r.t. the biased, scaled scores (what a relative-position bias

