@@ -11,7 +11,13 @@
  *    ss_status (or NULL / -1 for constructors and counts). On failure `err->msg`
  *    says what failed, where (file, line, tensor, input index) and why.
  *  - The library keeps no global mutable state: two models loaded side by side
- *    never share anything but read-only tables.
+ *    never share anything but read-only tables. It never changes a
+ *    process-wide setting behind the caller's back (see ss_blas_set_single_threaded).
+ *  - Thread safety is stated for every object below. In short: ss_tokenizer
+ *    and ss_model are read-only after loading and may be shared by any number
+ *    of threads; an ss_context is used by one thread at a time; an ss_pool may
+ *    be shared by everything; ss_index allows concurrent searches beside one
+ *    writer.
  */
 #ifndef SEMSEARCH_H
 #define SEMSEARCH_H
@@ -72,7 +78,10 @@ int ss_pool_threads(const ss_pool *pool);
 
 typedef struct ss_tokenizer ss_tokenizer;
 
-/* Load from a model folder: tokenizer.json when present, else vocab.txt +
+/* Thread safety: read-only after ss_tokenizer_load; any number of threads may
+ * call ss_tokenizer_encode and the accessors on one tokenizer at once.
+ *
+ * Load from a model folder: tokenizer.json when present, else vocab.txt +
  * tokenizer_config.json. Truncation/padding settings in tokenizer.json are
  * ignored on purpose: the caller passes max_len (sentence-transformers'
  * max_seq_length) to ss_tokenizer_encode. */
@@ -100,10 +109,18 @@ int32_t ss_tokenizer_pad_id(const ss_tokenizer *tok);
 /* Model: a sentence-transformers folder (Transformer + Pooling [+ Normalize])*/
 /* ------------------------------------------------------------------------ */
 
+/* Thread safety: a model (config, tokenizer, weights) is read-only once
+ * ss_model_load returns and may be shared by any number of threads, each
+ * encoding through its own ss_context (below) — concurrently, with no lock.
+ * ss_encode / ss_encode_tokens on the model itself use one context the model
+ * owns, behind a mutex: safe from any thread, but concurrent calls take turns.
+ * Every other ss_model_* call only reads and is safe from any thread.
+ * ss_model_free must come after every context of the model is freed. */
 typedef struct ss_model ss_model;
 
 typedef struct ss_model_options {
-    int n_threads;       /* worker threads for encoding; 0 = all cores     */
+    int n_threads;       /* threads of the model's own context (ss_encode);  */
+                         /* 0 = all cores                                   */
     int max_seq_length;  /* 0 = from sentence_bert_config.json             */
 } ss_model_options;
 
@@ -150,7 +167,8 @@ ss_status ss_encode(ss_model *m, const char *const *texts, size_t n,
                     const ss_encode_options *opts, float *out, ss_error *err);
 
 /* Token ids of one text exactly as the model's Transformer module sees it
- * (SentenceTransformer.tokenize): prompt prepended, lowercased when
+ * (reads only: safe from any thread, needs no context)
+ * — SentenceTransformer.tokenize: prompt prepended, lowercased when
  * sentence_bert_config.json says so, truncated at max_seq_length. Same
  * return convention as ss_tokenizer_encode. */
 int ss_model_tokenize(ss_model *m, const char *text, const char *prompt, int32_t *ids, int cap, ss_error *err);
@@ -181,6 +199,55 @@ ss_status ss_quantize(const float *emb, size_t n, int d, ss_precision p, const f
  * the count; returns a malloc'd [tokens * hidden] array the caller frees. */
 float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *opts,
                         int *out_tokens, ss_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Encode contexts: what one encoding thread owns (llama.cpp's              */
+/* llama_model / llama_context split)                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A context holds the activations and scratch of forward passes (they grow
+ * to the largest batch seen) and runs them on a thread pool. Results are
+ * those of ss_encode, bit for bit, for the same pool size: they do not
+ * depend on which context, which thread, or what else runs concurrently.
+ * Thread safety: one thread at a time per context; any number of contexts on
+ * one model encode concurrently. Contexts sharing one pool take turns on it
+ * per parallel step (give each its own pool, or n_threads 1, to run them
+ * side by side). */
+typedef struct ss_context ss_context;
+
+typedef struct ss_context_options {
+    int n_threads;       /* threads of the context's own pool; 0 = all cores; */
+                         /* 1 = run on the calling thread only               */
+    ss_pool *pool;       /* run on this pool instead (shared, not owned: free */
+                         /* it after the context); n_threads is then ignored */
+} ss_context_options;
+
+/* opts may be NULL. The model must outlive the context. */
+ss_context *ss_context_new(const ss_model *m, const ss_context_options *opts, ss_error *err);
+void ss_context_free(ss_context *ctx);
+const ss_model *ss_context_model(const ss_context *ctx);
+
+/* ss_encode and ss_encode_tokens through this context. */
+ss_status ss_context_encode(ss_context *ctx, const char *const *texts, size_t n,
+                            const ss_encode_options *opts, float *out, ss_error *err);
+float *ss_context_encode_tokens(ss_context *ctx, const char *text, const ss_encode_options *opts,
+                                int *out_tokens, ss_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* BLAS threading                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Sets OpenBLAS's thread count to 1. This is a PROCESS-WIDE setting (it
+ * applies to every BLAS user in the process), so semsearch never calls it
+ * itself: the caller decides. Recommended for programs in which semsearch is
+ * the main BLAS user (the semsearch CLI calls it): each Linear layer's GEMM is
+ * then split over the context's pool (and the index's threads), which is the
+ * fastest arrangement, since OpenBLAS's own threads spin after every call and
+ * take the cores from the attention / GELU / LayerNorm work between GEMMs.
+ * Without it, the encoder runs the same GEMM slices one after another on the
+ * calling thread and lets OpenBLAS spread each over its threads. Embeddings
+ * are identical either way. Call it before starting threads that use BLAS. */
+void ss_blas_set_single_threaded(void);
 
 /* ------------------------------------------------------------------------ */
 /* Model hub: download sentence-transformers folders from the Hugging Face  */

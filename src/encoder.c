@@ -1,11 +1,18 @@
 /* encoder.c — the one entry point for embedding: text -> tokens -> transformer
  * -> pooling -> Normalize -> truncate_dim -> normalize_embeddings, in the
- * order SentenceTransformer.encode() applies them. */
+ * order SentenceTransformer.encode() applies them.
+ *
+ * ss_model is what a folder says: config, tokenizer, weights; read-only once
+ * ss_model_load returns, so any number of threads may share it. ss_context
+ * (llama.cpp's llama_context) owns what a forward pass writes: activations and
+ * scratch, and a thread pool (its own, or one the caller shares). The model
+ * keeps one context of its own behind a mutex so that ss_encode(model, ...)
+ * keeps working for callers that know nothing of contexts. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <utf8proc.h>
 
@@ -19,21 +26,25 @@
 #include "semsearch.h"
 
 struct ss_model {
+    /* read-only after ss_model_load */
     char *dir;
     ss_tf_config cfg;
     ss_st_config st;
     ss_transformer tf;
     ss_tokenizer *tok;
-    ss_pool *pool;
-    ss_tf_work work;
     int max_seq_length;
     char desc[512];
+    /* the default context of ss_encode / ss_encode_tokens, one caller at a time */
+    pthread_mutex_t mu;
+    ss_context *ctx;
 };
 
-static int default_threads(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
+struct ss_context {
+    const ss_model *m;
+    ss_pool *pool;
+    int own_pool;
+    ss_tf_work work;
+};
 
 ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error *err) {
     ss_error_clear(err);
@@ -51,6 +62,7 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
         ss_fail(err, SS_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&m->mu, NULL);
     ss_status s;
     if ((s = ss_tf_config_load(&m->cfg, dir, err)) != SS_OK) goto fail;
     if ((s = ss_st_config_load(&m->st, dir, &m->cfg, err)) != SS_OK) goto fail;
@@ -72,10 +84,9 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
                     ss_tokenizer_vocab_size(m->tok), m->cfg.vocab_size);
         goto fail;
     }
-    int nt = opts && opts->n_threads > 0 ? opts->n_threads : default_threads();
-    ss_blas_single_threaded(); /* the pool owns the cores, GEMMs included */
-    if (!(m->pool = ss_pool_new(nt))) {
-        s = ss_fail(err, SS_ERR_NOMEM, "cannot start %d threads", nt);
+    ss_context_options co = {.n_threads = opts ? opts->n_threads : 0};
+    if (!(m->ctx = ss_context_new(m, &co, err))) {
+        s = err ? err->code : SS_ERR_NOMEM;
         goto fail;
     }
     const ss_pooling_config *p = &m->st.pooling;
@@ -101,8 +112,8 @@ fail:
 
 void ss_model_free(ss_model *m) {
     if (!m) return;
-    ss_pool_free(m->pool);
-    ss_tf_work_free(&m->work);
+    ss_context_free(m->ctx);
+    pthread_mutex_destroy(&m->mu);
     ss_tokenizer_free(m->tok);
     ss_transformer_free(&m->tf);
     ss_st_config_free(&m->st);
@@ -188,7 +199,7 @@ typedef struct tokenized {
     size_t cap;
 } tokenized;
 
-static ss_status tokenize_one(ss_model *m, const char *text, tokenized *tk, size_t i, ss_error *err) {
+static ss_status tokenize_one(const ss_model *m, const char *text, tokenized *tk, size_t i, ss_error *err) {
     size_t len = strlen(text);
     int L = m->max_seq_length;
     if (tk->cap < (size_t)tk->offs[i] + (size_t)L) {
@@ -207,7 +218,7 @@ static ss_status tokenize_one(ss_model *m, const char *text, tokenized *tk, size
 
 /* The text as the Transformer module sees it: prompt + text, lowercased when
  * sentence_bert_config says so. Returns text itself or a malloc'd string in *own. */
-static const char *prepare(ss_model *m, const char *text, const char *prompt, char **own, ss_error *err) {
+static const char *prepare(const ss_model *m, const char *text, const char *prompt, char **own, ss_error *err) {
     *own = NULL;
     const char *t = text;
     if (prompt && *prompt) {
@@ -239,7 +250,7 @@ static const char *resolve_prompt(const ss_model *m, const ss_encode_options *o)
 
 /* Number of leading tokens that belong to the prompt ([CLS] + prompt pieces),
  * as sentence-transformers records prompt_length; 0 when pooling includes it. */
-static int prompt_skip(ss_model *m, const char *prompt, ss_error *err) {
+static int prompt_skip(const ss_model *m, const char *prompt, ss_error *err) {
     if (!prompt || !*prompt || m->st.pooling.include_prompt) return 0;
     char *own;
     const char *t = prepare(m, "", prompt, &own, err);
@@ -261,9 +272,44 @@ static int cmp_len_desc(const void *a, const void *b) {
     return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
-ss_status ss_encode(ss_model *m, const char *const *texts, size_t n, const ss_encode_options *o, float *out,
-                    ss_error *err) {
+ss_context *ss_context_new(const ss_model *m, const ss_context_options *o, ss_error *err) {
+    if (!m) {
+        ss_fail(err, SS_ERR_INVALID, "no model given");
+        return NULL;
+    }
+    ss_context *c = calloc(1, sizeof *c);
+    if (!c) {
+        ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->m = m;
+    if (o && o->pool) {
+        c->pool = o->pool;
+    } else {
+        int nt = o && o->n_threads > 0 ? o->n_threads : ss_online_cpus();
+        if (!(c->pool = ss_pool_new(nt))) {
+            free(c);
+            ss_fail(err, SS_ERR_NOMEM, "cannot start %d threads", nt);
+            return NULL;
+        }
+        c->own_pool = 1;
+    }
+    return c;
+}
+
+void ss_context_free(ss_context *c) {
+    if (!c) return;
+    if (c->own_pool) ss_pool_free(c->pool);
+    ss_tf_work_free(&c->work);
+    free(c);
+}
+
+const ss_model *ss_context_model(const ss_context *c) { return c->m; }
+
+ss_status ss_context_encode(ss_context *c, const char *const *texts, size_t n, const ss_encode_options *o,
+                            float *out, ss_error *err) {
     ss_error_clear(err);
+    const ss_model *m = c->m;
     if (n == 0) return SS_OK;
     const int D = ss_model_dim(m), H = m->cfg.hidden, outD = ss_encode_dim(m, o);
     int bs = o && o->batch_size > 0 ? o->batch_size : 32;
@@ -310,10 +356,10 @@ ss_status ss_encode(ss_model *m, const char *const *texts, size_t n, const ss_en
             memcpy(bids + boff[j], tk.ids + tk.offs[i], (size_t)L * sizeof *bids);
             boff[j + 1] = boff[j] + L;
         }
-        if ((s = ss_transformer_forward(&m->tf, m->pool, &m->work, bids, boff, (int)nb, err)) != SS_OK) goto done;
+        if ((s = ss_transformer_forward(&m->tf, c->pool, &c->work, bids, boff, (int)nb, err)) != SS_OK) goto done;
         for (size_t j = 0; j < nb; j++) {
             size_t i = order[b0 + j].idx;
-            ss_pool_sequence(&m->st.pooling, m->work.x + (size_t)boff[j] * H, boff[j + 1] - boff[j], H, skip, pooled);
+            ss_pool_sequence(&m->st.pooling, c->work.x + (size_t)boff[j] * H, boff[j + 1] - boff[j], H, skip, pooled);
             if (m->st.normalize && !(o && o->normalize < 0)) ss_l2_normalize(pooled, D);
             float *dst = out + i * (size_t)outD;
             memcpy(dst, pooled, (size_t)outD * sizeof(float));
@@ -341,8 +387,10 @@ int ss_model_tokenize(ss_model *m, const char *text, const char *prompt, int32_t
     return n;
 }
 
-float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *o, int *out_tokens, ss_error *err) {
+float *ss_context_encode_tokens(ss_context *c, const char *text, const ss_encode_options *o, int *out_tokens,
+                                ss_error *err) {
     ss_error_clear(err);
+    const ss_model *m = c->m;
     *out_tokens = 0;
     char *own;
     const char *t = prepare(m, text, resolve_prompt(m, o), &own, err);
@@ -353,11 +401,11 @@ float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *
     ss_status s = tokenize_one(m, t, &tk, 0, err);
     free(own);
     float *res = NULL;
-    if (s == SS_OK && (s = ss_transformer_forward(&m->tf, m->pool, &m->work, tk.ids, offs, 1, err)) == SS_OK) {
+    if (s == SS_OK && (s = ss_transformer_forward(&m->tf, c->pool, &c->work, tk.ids, offs, 1, err)) == SS_OK) {
         size_t bytes = (size_t)offs[1] * m->cfg.hidden * sizeof(float);
         res = malloc(bytes ? bytes : 1);
         if (res) {
-            memcpy(res, m->work.x, bytes);
+            memcpy(res, c->work.x, bytes);
             *out_tokens = offs[1];
         } else {
             ss_fail(err, SS_ERR_NOMEM, "out of memory");
@@ -365,4 +413,20 @@ float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *
     }
     free(tk.ids);
     return res;
+}
+
+/* The model's own context, for callers without one: one at a time. */
+ss_status ss_encode(ss_model *m, const char *const *texts, size_t n, const ss_encode_options *o, float *out,
+                    ss_error *err) {
+    pthread_mutex_lock(&m->mu);
+    ss_status s = ss_context_encode(m->ctx, texts, n, o, out, err);
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
+float *ss_encode_tokens(ss_model *m, const char *text, const ss_encode_options *o, int *out_tokens, ss_error *err) {
+    pthread_mutex_lock(&m->mu);
+    float *r = ss_context_encode_tokens(m->ctx, text, o, out_tokens, err);
+    pthread_mutex_unlock(&m->mu);
+    return r;
 }

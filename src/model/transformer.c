@@ -1,16 +1,75 @@
-/* transformer.c — load BERT / MPNet weights and run the post-LN encoder. */
+/* transformer.c — the flat parameter layout, loading BERT / MPNet weights
+ * into it, and the post-LN encoder's forward pass over ss_tf_acts (layout:
+ * transformer.h). */
 #include "model/transformer.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "core/error.h"
 #include "core/fileio.h"
 #include "kernels/ops.h"
+#include "model/attention.h"
 #include "model/safetensors.h"
+
+/* ---- parameter layout ----------------------------------------------------- */
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+size_t ss_tf_param_views(const ss_tf_config *c, ss_tf_view v[SS_TF_N_TENSORS]) {
+    const int H = c->hidden, I = c->intermediate, nl = c->layers;
+    const int is_mpnet = c->arch == SS_ARCH_MPNET;
+    const int types = !is_mpnet && c->type_vocab > 0 ? c->type_vocab : 0;
+    const int buckets = is_mpnet ? c->rel_buckets : 0;
+    static const char *const names[SS_TF_N_TENSORS] = {
+        "word_emb", "pos_emb",    "type_emb", "emb_ln_g", "emb_ln_b",  "rel_bias",  "qkv_w",     "qkv_b",
+        "attn_out_w", "attn_out_b", "ln1_g",  "ln1_b",    "ffn_in_w",  "ffn_in_b",  "ffn_out_w", "ffn_out_b",
+        "ln2_g",    "ln2_b"};
+    /* {ndim, d0, d1, d2} */
+    const int shapes[SS_TF_N_TENSORS][4] = {
+        {2, c->vocab_size, H, 0}, {2, c->max_position, H, 0}, {2, types, H, 0}, {1, H, 0, 0}, {1, H, 0, 0},
+        {2, buckets, c->heads, 0}, {3, nl, 3 * H, H}, {2, nl, 3 * H, 0}, {3, nl, H, H}, {2, nl, H, 0},
+        {2, nl, H, 0}, {2, nl, H, 0}, {3, nl, I, H}, {2, nl, I, 0}, {3, nl, H, I}, {2, nl, H, 0},
+        {2, nl, H, 0}, {2, nl, H, 0}};
+    size_t off = 0;
+    for (int i = 0; i < SS_TF_N_TENSORS; i++) {
+        v[i].name = names[i];
+        v[i].ndim = shapes[i][0];
+        size_t numel = 1;
+        for (int d = 0; d < 3; d++) {
+            v[i].shape[d] = d < v[i].ndim ? shapes[i][d + 1] : 0;
+            if (d < v[i].ndim) numel *= (size_t)v[i].shape[d];
+        }
+        v[i].numel = numel;
+        v[i].offset = off;
+        off += round16(numel); /* every tensor 64-byte aligned */
+    }
+    return off;
+}
+
+void ss_tf_point_params(const ss_tf_config *c, float *base, ss_tf_params *p) {
+    ss_tf_view v[SS_TF_N_TENSORS];
+    ss_tf_param_views(c, v);
+    float **ptrs[SS_TF_N_TENSORS] = {&p->word_emb,   &p->pos_emb,    &p->type_emb, &p->emb_ln_g, &p->emb_ln_b,
+                                     &p->rel_bias,   &p->qkv_w,      &p->qkv_b,    &p->attn_out_w,
+                                     &p->attn_out_b, &p->ln1_g,      &p->ln1_b,    &p->ffn_in_w, &p->ffn_in_b,
+                                     &p->ffn_out_w,  &p->ffn_out_b,  &p->ln2_g,    &p->ln2_b};
+    for (int i = 0; i < SS_TF_N_TENSORS; i++) *ptrs[i] = v[i].numel ? base + v[i].offset : NULL;
+}
+
+ss_tf_layer ss_tf_layer_of(const ss_tf_config *c, const ss_tf_params *p, int l) {
+    const size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, L = (size_t)l;
+    ss_tf_layer ly = {
+        .qkv_w = p->qkv_w + L * 3 * H * H, .qkv_b = p->qkv_b + L * 3 * H,
+        .attn_out_w = p->attn_out_w + L * H * H, .attn_out_b = p->attn_out_b + L * H,
+        .ln1_g = p->ln1_g + L * H, .ln1_b = p->ln1_b + L * H,
+        .ffn_in_w = p->ffn_in_w + L * I * H, .ffn_in_b = p->ffn_in_b + L * I,
+        .ffn_out_w = p->ffn_out_w + L * H * I, .ffn_out_b = p->ffn_out_b + L * H,
+        .ln2_g = p->ln2_g + L * H, .ln2_b = p->ln2_b + L * H,
+    };
+    return ly;
+}
 
 /* ---- loading ------------------------------------------------------------- */
 
@@ -19,32 +78,55 @@ typedef struct loader {
     const char *prefix; /* "", "bert.", "mpnet.", "model." — found once */
 } loader;
 
-static float *get(loader *L, const char *name, int ndim, int64_t d0, int64_t d1, ss_error *err) {
+/* Checkpoint tensor NAME (shape-checked by ss_st_read_f32, converted to fp32)
+ * into dst. */
+static ss_status load_into(loader *L, const char *name, int ndim, int64_t d0, int64_t d1, float *dst,
+                           ss_error *err) {
     char full[256];
     snprintf(full, sizeof full, "%s%s", L->prefix, name);
     int64_t shape[2] = {d0, d1};
-    return ss_st_read_f32(&L->st, full, ndim, shape, err);
+    float *t = ss_st_read_f32(&L->st, full, ndim, shape, err);
+    if (!t) return err && err->code ? err->code : SS_ERR_FORMAT;
+    memcpy(dst, t, (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1) * sizeof(float));
+    free(t);
+    return SS_OK;
 }
 
-/* Stack q, k, v weights [H,H] into one [3H,H] matrix (and biases) so that one
- * GEMM computes all three. */
-static int load_qkv(loader *L, ss_tf_layer *ly, const char *base, const char *const names[3], int H,
-                    ss_error *err) {
-    ly->qkv_w = aligned_alloc(64, (size_t)3 * H * H * sizeof(float));
-    ly->qkv_b = malloc((size_t)3 * H * sizeof(float));
-    if (!ly->qkv_w || !ly->qkv_b) return ss_fail(err, SS_ERR_NOMEM, "out of memory loading weights");
-    for (int i = 0; i < 3; i++) {
-        char n[200];
-        snprintf(n, sizeof n, "%s%s.weight", base, names[i]);
-        float *w = get(L, n, 2, H, H, err);
-        if (!w) return err ? err->code : SS_ERR_FORMAT;
-        memcpy(ly->qkv_w + (size_t)i * H * H, w, (size_t)H * H * sizeof(float));
-        free(w);
-        snprintf(n, sizeof n, "%s%s.bias", base, names[i]);
-        float *b = get(L, n, 1, H, 0, err);
-        if (!b) return err ? err->code : SS_ERR_FORMAT;
-        memcpy(ly->qkv_b + (size_t)i * H, b, (size_t)H * sizeof(float));
-        free(b);
+static ss_status load_layer(loader *L, const ss_tf_config *c, const ss_tf_layer *ly, int l, ss_error *err) {
+    const int H = c->hidden, FF = c->intermediate, is_mpnet = c->arch == SS_ARCH_MPNET;
+    static const char *const bert_qkv[3] = {"self.query", "self.key", "self.value"};
+    static const char *const mpnet_qkv[3] = {"attn.q", "attn.k", "attn.v"};
+    const char *const *qkv = is_mpnet ? mpnet_qkv : bert_qkv;
+    char n[200];
+    ss_status s;
+    for (int i = 0; i < 3; i++) { /* stacked: rows [i·H, (i+1)·H) of qkv_w */
+        snprintf(n, sizeof n, "encoder.layer.%d.attention.%s.weight", l, qkv[i]);
+        if ((s = load_into(L, n, 2, H, H, ly->qkv_w + (size_t)i * H * H, err)) != SS_OK) return s;
+        snprintf(n, sizeof n, "encoder.layer.%d.attention.%s.bias", l, qkv[i]);
+        if ((s = load_into(L, n, 1, H, 0, ly->qkv_b + (size_t)i * H, err)) != SS_OK) return s;
+    }
+    /* BERT nests the attention projection and its LayerNorm under output. */
+    const char *ao = is_mpnet ? "attention.attn.o" : "attention.output.dense";
+    const char *aln = is_mpnet ? "attention.LayerNorm" : "attention.output.LayerNorm";
+    struct {
+        const char *base, *suffix;
+        int ndim, d0, d1;
+        float *dst;
+    } t[] = {
+        {ao, "weight", 2, H, H, ly->attn_out_w},
+        {ao, "bias", 1, H, 0, ly->attn_out_b},
+        {aln, "weight", 1, H, 0, ly->ln1_g},
+        {aln, "bias", 1, H, 0, ly->ln1_b},
+        {"intermediate.dense", "weight", 2, FF, H, ly->ffn_in_w},
+        {"intermediate.dense", "bias", 1, FF, 0, ly->ffn_in_b},
+        {"output.dense", "weight", 2, H, FF, ly->ffn_out_w},
+        {"output.dense", "bias", 1, H, 0, ly->ffn_out_b},
+        {"output.LayerNorm", "weight", 1, H, 0, ly->ln2_g},
+        {"output.LayerNorm", "bias", 1, H, 0, ly->ln2_b},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        snprintf(n, sizeof n, "encoder.layer.%d.%s.%s", l, t[i].base, t[i].suffix);
+        if ((s = load_into(L, n, t[i].ndim, t[i].d0, t[i].d1, t[i].dst, err)) != SS_OK) return s;
     }
     return SS_OK;
 }
@@ -64,12 +146,18 @@ ss_status ss_transformer_load(ss_transformer *tf, const ss_tf_config *cfg, const
                            dir);
         return ss_fail(err, SS_ERR_NOT_FOUND, "%s: no model.safetensors in the model folder", path);
     }
+    tf->n_params = ss_tf_param_views(cfg, tf->views);
+    tf->params = aligned_alloc(64, tf->n_params * sizeof(float));
+    if (!tf->params) return ss_fail(err, SS_ERR_NOMEM, "out of memory for %zu parameters", tf->n_params);
+    memset(tf->params, 0, tf->n_params * sizeof(float)); /* the alignment padding too */
+    ss_tf_point_params(cfg, tf->params, &tf->w);
+
     loader L = {.prefix = ""};
     ss_status s = ss_st_open(&L.st, path, err);
-    if (s != SS_OK) return s;
-
-    const int H = cfg->hidden, FF = cfg->intermediate, NV = cfg->vocab_size;
-    const int is_mpnet = cfg->arch == SS_ARCH_MPNET;
+    if (s != SS_OK) {
+        ss_transformer_free(tf);
+        return s;
+    }
     static const char *const prefixes[] = {"", "bert.", "mpnet.", "model."};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         char n[128];
@@ -79,131 +167,173 @@ ss_status ss_transformer_load(ss_transformer *tf, const ss_tf_config *cfg, const
             break;
         }
     }
-
-    s = SS_ERR_FORMAT;
-    if (!(tf->word_emb = get(&L, "embeddings.word_embeddings.weight", 2, NV, H, err))) goto fail;
-    if (!(tf->pos_emb = get(&L, "embeddings.position_embeddings.weight", 2, cfg->max_position, H, err))) goto fail;
-    if (!is_mpnet && cfg->type_vocab > 0 &&
-        !(tf->type_emb = get(&L, "embeddings.token_type_embeddings.weight", 2, cfg->type_vocab, H, err)))
+    const int H = cfg->hidden;
+    const ss_tf_params *w = &tf->w;
+    if ((s = load_into(&L, "embeddings.word_embeddings.weight", 2, cfg->vocab_size, H, w->word_emb, err)) ||
+        (s = load_into(&L, "embeddings.position_embeddings.weight", 2, cfg->max_position, H, w->pos_emb, err)) ||
+        (w->type_emb &&
+         (s = load_into(&L, "embeddings.token_type_embeddings.weight", 2, cfg->type_vocab, H, w->type_emb, err))) ||
+        (s = load_into(&L, "embeddings.LayerNorm.weight", 1, H, 0, w->emb_ln_g, err)) ||
+        (s = load_into(&L, "embeddings.LayerNorm.bias", 1, H, 0, w->emb_ln_b, err)) ||
+        (w->rel_bias && (s = load_into(&L, "encoder.relative_attention_bias.weight", 2, cfg->rel_buckets,
+                                       cfg->heads, w->rel_bias, err))))
         goto fail;
-    if (!(tf->emb_ln_g = get(&L, "embeddings.LayerNorm.weight", 1, H, 0, err))) goto fail;
-    if (!(tf->emb_ln_b = get(&L, "embeddings.LayerNorm.bias", 1, H, 0, err))) goto fail;
-    if (is_mpnet &&
-        !(tf->rel_bias = get(&L, "encoder.relative_attention_bias.weight", 2, cfg->rel_buckets, cfg->heads, err)))
-        goto fail;
-
-    tf->layers = calloc((size_t)cfg->layers, sizeof *tf->layers);
-    if (!tf->layers) {
-        s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    static const char *const bert_qkv[3] = {"self.query", "self.key", "self.value"};
-    static const char *const mpnet_qkv[3] = {"attn.q", "attn.k", "attn.v"};
     for (int l = 0; l < cfg->layers; l++) {
-        ss_tf_layer *ly = &tf->layers[l];
-        char base[128], n[200];
-        snprintf(base, sizeof base, "encoder.layer.%d.attention.", l);
-        if ((s = load_qkv(&L, ly, base, is_mpnet ? mpnet_qkv : bert_qkv, H, err)) != SS_OK) goto fail;
-        s = SS_ERR_FORMAT;
-#define W(field, suffix, nd, a, b)                                                         \
-    snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix);                             \
-    if (!(ly->field = get(&L, n, nd, a, b, err))) goto fail;
-        if (is_mpnet) {
-            W(attn_out_w, "attention.attn.o.weight", 2, H, H);
-            W(attn_out_b, "attention.attn.o.bias", 1, H, 0);
-        } else {
-            W(attn_out_w, "attention.output.dense.weight", 2, H, H);
-            W(attn_out_b, "attention.output.dense.bias", 1, H, 0);
-        }
-        if (is_mpnet) {
-            W(ln1_g, "attention.LayerNorm.weight", 1, H, 0);
-            W(ln1_b, "attention.LayerNorm.bias", 1, H, 0);
-        } else { /* BERT nests the attention LayerNorm under output. */
-            W(ln1_g, "attention.output.LayerNorm.weight", 1, H, 0);
-            W(ln1_b, "attention.output.LayerNorm.bias", 1, H, 0);
-        }
-        W(ffn_in_w, "intermediate.dense.weight", 2, FF, H);
-        W(ffn_in_b, "intermediate.dense.bias", 1, FF, 0);
-        W(ffn_out_w, "output.dense.weight", 2, H, FF);
-        W(ffn_out_b, "output.dense.bias", 1, H, 0);
-        W(ln2_g, "output.LayerNorm.weight", 1, H, 0);
-        W(ln2_b, "output.LayerNorm.bias", 1, H, 0);
-#undef W
+        ss_tf_layer ly = ss_tf_layer_of(cfg, w, l);
+        if ((s = load_layer(&L, cfg, &ly, l, err)) != SS_OK) goto fail;
     }
     ss_st_close(&L.st);
     return SS_OK;
 fail:
     ss_st_close(&L.st);
     ss_transformer_free(tf);
-    return err && err->code ? err->code : s;
+    return s;
 }
 
 void ss_transformer_free(ss_transformer *tf) {
-    if (tf->layers) {
-        for (int l = 0; l < tf->cfg.layers; l++) {
-            ss_tf_layer *ly = &tf->layers[l];
-            float *ptrs[] = {ly->qkv_w, ly->qkv_b, ly->attn_out_w, ly->attn_out_b, ly->ln1_g, ly->ln1_b,
-                             ly->ffn_in_w, ly->ffn_in_b, ly->ffn_out_w, ly->ffn_out_b, ly->ln2_g, ly->ln2_b};
-            for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) free(ptrs[i]);
-        }
-        free(tf->layers);
-    }
-    free(tf->word_emb);
-    free(tf->pos_emb);
-    free(tf->type_emb);
-    free(tf->emb_ln_g);
-    free(tf->emb_ln_b);
-    free(tf->rel_bias);
+    free(tf->params);
     memset(tf, 0, sizeof *tf);
 }
 
-/* ---- work buffers -------------------------------------------------------- */
+/* ---- activations ------------------------------------------------------- */
+
+float *ss_tf_acts_resid(const ss_tf_acts *a, int H, int l) {
+    int i = a->n_resid > 2 ? l : l % 2;
+    return a->resid + (size_t)i * a->cap_T * H;
+}
+
+ss_tf_layer_acts ss_tf_acts_layer(const ss_tf_acts *a, const ss_tf_config *c, int l) {
+    const size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = (size_t)a->cap_T;
+    const size_t L = a->n_layer_bufs > 1 ? (size_t)l : 0;
+    ss_tf_layer_acts la = {
+        .in = ss_tf_acts_resid(a, c->hidden, l),
+        .qkv = a->qkv + L * T * 3 * H,
+        .att = a->att ? a->att + L * a->cap_att : NULL,
+        .atty = a->atty + L * T * H,
+        .attproj = a->attproj + L * T * H,
+        .ln1_in = a->ln1_in + L * T * H,
+        .ln1_mean = a->ln1_mean + L * T,
+        .ln1_rstd = a->ln1_rstd + L * T,
+        .ln1_out = a->ln1_out + L * T * H,
+        .fch = a->fch + L * T * I,
+        .fch_act = a->fch_act + L * T * I,
+        .fcproj = a->fcproj + L * T * H,
+        .ln2_in = a->ln2_in + L * T * H,
+        .ln2_mean = a->ln2_mean + L * T,
+        .ln2_rstd = a->ln2_rstd + L * T,
+        .out = ss_tf_acts_resid(a, c->hidden, l + 1),
+    };
+    return la;
+}
+
+float *ss_tf_acts_output(const ss_tf_acts *a, const ss_tf_config *c) {
+    return ss_tf_acts_resid(a, c->hidden, c->layers);
+}
+
+static float *alloc_f(size_t n) { return aligned_alloc(64, round16(n ? n : 1) * sizeof(float)); }
+
+static void acts_free(ss_tf_acts *a) {
+    int keep = a->keep_all;
+    float *bufs[] = {a->emb, a->emb_mean, a->emb_rstd, a->resid, a->qkv, a->att, a->atty, a->attproj,
+                     a->ln1_in, a->ln1_mean, a->ln1_rstd, a->ln1_out, a->fch, a->fcproj, a->ln2_in,
+                     a->ln2_mean, a->ln2_rstd, a->fch_act};
+    /* Without keep_all the last five alias others (transformer.h). */
+    size_t nb = sizeof bufs / sizeof bufs[0];
+    if (a->n_layer_bufs == 1) nb -= 5;
+    for (size_t i = 0; i < nb; i++) free(bufs[i]);
+    free(a->att_off);
+    memset(a, 0, sizeof *a);
+    a->keep_all = keep;
+}
+
+/* Room for T tokens in n_seq sequences whose attention takes att_len floats
+ * per layer; contents are not preserved. */
+static ss_status acts_reserve(ss_tf_acts *a, const ss_tf_config *c, int T, int n_seq, size_t att_len,
+                              ss_error *err) {
+    const int layer_bufs = a->keep_all ? c->layers : 1;
+    if (layer_bufs != a->n_layer_bufs || T > a->cap_T || n_seq > a->cap_seq ||
+        (a->keep_all && att_len > a->cap_att)) {
+        int cap = T < 256 ? 256 : T, cap_seq = n_seq < 64 ? 64 : n_seq;
+        size_t cap_att = a->keep_all ? (att_len > a->cap_att ? att_len : a->cap_att) : 0;
+        if (cap < a->cap_T && layer_bufs == a->n_layer_bufs) cap = a->cap_T;
+        acts_free(a);
+        const size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, n = (size_t)layer_bufs, t = (size_t)cap;
+        a->n_layer_bufs = layer_bufs;
+        a->n_resid = a->keep_all ? c->layers + 1 : 2;
+        a->cap_T = cap;
+        a->cap_seq = cap_seq;
+        a->cap_att = cap_att;
+        a->emb = alloc_f(t * H);
+        a->emb_mean = alloc_f(t);
+        a->emb_rstd = alloc_f(t);
+        a->resid = alloc_f((size_t)a->n_resid * t * H);
+        a->qkv = alloc_f(n * t * 3 * H);
+        a->att = a->keep_all ? alloc_f(n * cap_att) : NULL;
+        a->atty = alloc_f(n * t * H);
+        a->attproj = alloc_f(n * t * H);
+        a->ln1_in = alloc_f(n * t * H);
+        a->ln1_mean = alloc_f(n * t);
+        a->ln1_rstd = alloc_f(n * t);
+        a->ln1_out = alloc_f(n * t * H);
+        a->fch = alloc_f(n * t * I);
+        if (a->keep_all) {
+            a->fch_act = alloc_f(n * t * I);
+            a->fcproj = alloc_f(n * t * H);
+            a->ln2_in = alloc_f(n * t * H);
+            a->ln2_mean = alloc_f(n * t);
+            a->ln2_rstd = alloc_f(n * t);
+        } else { /* nothing is kept: reuse buffers whose contents are dead by then */
+            a->fch_act = a->fch;
+            a->fcproj = a->attproj;
+            a->ln2_in = a->ln1_in;
+            a->ln2_mean = a->ln1_mean;
+            a->ln2_rstd = a->ln1_rstd;
+        }
+        a->att_off = malloc(((size_t)cap_seq + 1) * sizeof *a->att_off);
+        float *all[] = {a->emb,  a->emb_mean, a->emb_rstd, a->resid,    a->qkv,      a->atty,
+                        a->attproj, a->ln1_in, a->ln1_mean, a->ln1_rstd, a->ln1_out, a->fch,
+                        a->fch_act, a->fcproj, a->ln2_in,   a->ln2_mean, a->ln2_rstd};
+        int ok = a->att_off && (!a->keep_all || a->att);
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ok = ok && all[i];
+        if (!ok) {
+            acts_free(a);
+            return ss_fail(err, SS_ERR_NOMEM, "out of memory for activations of %d tokens%s", T,
+                           a->keep_all ? " (all layers kept)" : "");
+        }
+    }
+    a->att_len = att_len;
+    return SS_OK;
+}
 
 void ss_tf_work_free(ss_tf_work *w) {
-    free(w->x);
-    free(w->qkv);
-    free(w->ctx);
-    free(w->tmp);
-    free(w->ffn);
+    acts_free(&w->acts);
     free(w->scores);
-    free(w->bias);
     free(w->kt);
+    free(w->bias);
     memset(w, 0, sizeof *w);
 }
 
-static float *grow(float *p, size_t n) {
-    free(p);
-    return aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-}
-
-static ss_status work_reserve(ss_tf_work *w, const ss_tf_config *c, int T, int Lmax, int n_threads, ss_error *err) {
-    if (T > w->cap_tokens) {
-        int cap = T < 256 ? 256 : T;
-        w->x = grow(w->x, (size_t)cap * c->hidden);
-        w->qkv = grow(w->qkv, (size_t)cap * 3 * c->hidden);
-        w->ctx = grow(w->ctx, (size_t)cap * c->hidden);
-        w->tmp = grow(w->tmp, (size_t)cap * c->hidden);
-        w->ffn = grow(w->ffn, (size_t)cap * c->intermediate);
-        if (!w->x || !w->qkv || !w->ctx || !w->tmp || !w->ffn) {
-            ss_tf_work_free(w);
-            return ss_fail(err, SS_ERR_NOMEM, "out of memory for %d tokens of activations", T);
-        }
-        w->cap_tokens = cap;
+static ss_status scratch_reserve(ss_tf_work *w, const ss_tf_config *c, int Lmax, int nt, ss_error *err) {
+    if (Lmax <= w->scratch_len && nt <= w->scratch_threads) return SS_OK;
+    int L = Lmax > w->scratch_len ? Lmax : w->scratch_len;
+    int n = nt > w->scratch_threads ? nt : w->scratch_threads;
+    free(w->scores);
+    free(w->kt);
+    free(w->bias);
+    /* per-thread slices rounded to 16 floats so each starts 64-byte aligned */
+    w->scores = alloc_f((size_t)n * round16((size_t)L * L));
+    w->kt = alloc_f((size_t)n * round16((size_t)L * (c->hidden / c->heads)));
+    w->bias = alloc_f((size_t)n * round16((size_t)2 * L));
+    if (!w->scores || !w->kt || !w->bias) {
+        free(w->scores);
+        free(w->kt);
+        free(w->bias);
+        w->scores = w->kt = w->bias = NULL;
+        w->scratch_len = w->scratch_threads = 0;
+        return ss_fail(err, SS_ERR_NOMEM, "out of memory for attention scores of length %d", L);
     }
-    if (Lmax > w->cap_seq_len || n_threads > w->n_threads) {
-        int L = Lmax > w->cap_seq_len ? Lmax : w->cap_seq_len;
-        int nt = n_threads > w->n_threads ? n_threads : w->n_threads;
-        w->scores = grow(w->scores, (size_t)nt * L * L);
-        w->bias = grow(w->bias, (size_t)nt * (2 * L));
-        w->max_head_dim = c->hidden / c->heads;
-        w->kt = grow(w->kt, (size_t)nt * L * w->max_head_dim);
-        if (!w->scores || !w->bias || !w->kt) {
-            ss_tf_work_free(w);
-            return ss_fail(err, SS_ERR_NOMEM, "out of memory for attention scores of length %d", L);
-        }
-        w->cap_seq_len = L;
-        w->n_threads = nt;
-    }
+    w->scratch_len = L;
+    w->scratch_threads = n;
     return SS_OK;
 }
 
@@ -214,17 +344,22 @@ typedef struct fwd {
     ss_tf_work *w;
     const int32_t *ids;
     const int *seq_off;
-    int n_seq, T;
-    const ss_tf_layer *ly;
-    const float *ln_g, *ln_b;
-    int rows_per_task;
+    int T, rows_per_task;
+    ss_tf_layer ly;
+    ss_tf_layer_acts la;
+    /* the residual LayerNorm of the current sublayer */
+    float *ln_out, *ln_sum, *ln_mean, *ln_rstd;
+    const float *ln_a, *ln_res, *ln_g, *ln_b;
 } fwd;
 
-/* A Linear layer over all T tokens, its output columns split across the
- * pool's threads: each thread runs a single-threaded OpenBLAS sgemm on its
- * own slice of the weights (see ss_blas_single_threaded: OpenBLAS's own
- * threads would spin after each call and steal the cores from the attention,
- * GELU and LayerNorm work that runs on this pool in between). */
+/* A Linear layer over all T tokens, its output columns cut into one slice per
+ * pool thread (whole 16-column panels). When OpenBLAS runs single-threaded
+ * (the caller's choice: ss_blas_set_single_threaded) the pool's threads each
+ * run one slice; otherwise the calling thread runs the slices one after
+ * another and OpenBLAS spreads each over its own threads — the pool's threads
+ * would only compete with OpenBLAS's for the cores. The slices are the same
+ * either way, and OpenBLAS's threading does not change a slice's bits, so the
+ * result does not depend on the BLAS setting. */
 typedef struct lin_job {
     const float *x, *w, *b;
     float *y;
@@ -241,9 +376,14 @@ static void lin_task(void *arg, size_t i, int thread) {
 
 static void linear(ss_pool *pool, const float *x, int T, int k, const float *w, const float *b, float *y, int n) {
     int nt = ss_pool_threads(pool);
-    int chunk = ((n + nt - 1) / nt + 15) / 16 * 16; /* whole 16-column panels */
+    int chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
     lin_job j = {.x = x, .w = w, .b = b, .y = y, .T = T, .k = k, .n = n, .chunk = chunk};
-    ss_pool_for(pool, (size_t)((n + chunk - 1) / chunk), lin_task, &j);
+    size_t slices = (size_t)((n + chunk - 1) / chunk);
+    if (ss_blas_threads() == 1) {
+        ss_pool_for(pool, slices, lin_task, &j);
+    } else {
+        for (size_t i = 0; i < slices; i++) lin_task(&j, i, 0);
+    }
 }
 
 static void embed_task(void *arg, size_t i, int thread) {
@@ -251,7 +391,9 @@ static void embed_task(void *arg, size_t i, int thread) {
     fwd *f = arg;
     const ss_transformer *tf = f->tf;
     const ss_tf_config *c = &tf->cfg;
+    const ss_tf_acts *a = &f->w->acts;
     const int H = c->hidden;
+    float *resid0 = ss_tf_acts_resid(a, H, 0);
     int b = (int)i;
     int counted = 0; /* MPNet: non-pad tokens so far */
     for (int t = f->seq_off[b]; t < f->seq_off[b + 1]; t++) {
@@ -264,92 +406,43 @@ static void embed_task(void *arg, size_t i, int thread) {
             counted += !is_pad;
             p = is_pad ? c->pad_token_id : c->pad_token_id + counted;
         }
-        const float *we = tf->word_emb + (size_t)f->ids[t] * H, *pe = tf->pos_emb + (size_t)p * H;
-        float *x = f->w->x + (size_t)t * H;
+        const float *we = tf->w.word_emb + (size_t)f->ids[t] * H, *pe = tf->w.pos_emb + (size_t)p * H;
+        float *x = a->emb + (size_t)t * H;
         for (int h = 0; h < H; h++) x[h] = we[h] + pe[h];
-        if (tf->type_emb)
-            for (int h = 0; h < H; h++) x[h] += tf->type_emb[h];
-        ss_layernorm_rows(x, x, NULL, tf->emb_ln_g, tf->emb_ln_b, 1, H, c->ln_eps);
+        if (tf->w.type_emb) /* token type 0 for every token */
+            for (int h = 0; h < H; h++) x[h] += tf->w.type_emb[h];
+        ss_layernorm_forward(resid0 + (size_t)t * H, a->emb_mean + t, a->emb_rstd + t, x, tf->w.emb_ln_g,
+                             tf->w.emb_ln_b, 1, H, c->ln_eps);
     }
 }
 
-/* MPNet / T5 bidirectional relative-position bucket of n = query - key. */
-static int rel_bucket(int n, int num_buckets, int max_distance) {
-    int ret = 0;
-    num_buckets /= 2;
-    if (n < 0) {
-        ret += num_buckets;
-        n = -n;
-    }
-    int max_exact = num_buckets / 2;
-    if (n < max_exact) return ret + n;
-    int v = max_exact + (int)(logf((float)n / max_exact) / logf((float)max_distance / max_exact) *
-                              (num_buckets - max_exact));
-    if (v > num_buckets - 1) v = num_buckets - 1;
-    return ret + v;
-}
-
-/* One (sequence, head) of scaled dot-product attention: ctx = softmax(QKᵀ/√d + bias)·V.
- * Hand-written loops rather than BLAS: the matrices are tiny (L×d with d = 32
- * or 64), and every loop runs along a contiguous axis without reassociating a
- * sum, so the compiler vectorises it and the result is the same whatever
- * thread or batch computes it. */
 static void attn_task(void *arg, size_t i, int thread) {
     fwd *f = arg;
     const ss_tf_config *c = &f->tf->cfg;
-    const int H = c->hidden, nh = c->heads, d = H / nh, ld = 3 * H;
+    const int H = c->hidden, nh = c->heads, d = H / nh;
+    const ss_tf_work *w = f->w;
     int b = (int)i / nh, h = (int)i % nh;
     int t0 = f->seq_off[b], L = f->seq_off[b + 1] - t0;
-    ss_tf_work *w = f->w;
-    const int cap = w->cap_seq_len;
-    float *S = w->scores + (size_t)thread * cap * cap;
-    float *KT = w->kt + (size_t)thread * cap * w->max_head_dim;
-    const float *Q = w->qkv + (size_t)t0 * ld + h * d, *K = Q + H, *Vm = Q + 2 * H;
-    const float scale = 1.0f / sqrtf((float)d);
-    for (int k = 0; k < L; k++) /* KT[j][k] = K[k][j] */
-        for (int j = 0; j < d; j++) KT[(size_t)j * L + k] = K[(size_t)k * ld + j];
-    for (int q = 0; q < L; q++) {
-        float *srow = S + (size_t)q * L;
-        const float *qr = Q + (size_t)q * ld;
-        for (int k = 0; k < L; k++) srow[k] = 0;
-        for (int j = 0; j < d; j++) {
-            const float qj = qr[j];
-            const float *kt = KT + (size_t)j * L;
-            for (int k = 0; k < L; k++) srow[k] += qj * kt[k];
-        }
-        for (int k = 0; k < L; k++) srow[k] *= scale;
-    }
-    if (f->tf->rel_bias) {
-        /* The bias depends only on q - k in [-(L-1), L-1]: tabulate it once. */
-        float *bt = w->bias + (size_t)thread * 2 * cap;
-        for (int n = -(L - 1); n <= L - 1; n++)
-            bt[n + L - 1] = f->tf->rel_bias[rel_bucket(n, c->rel_buckets, 128) * nh + h];
-        for (int q = 0; q < L; q++)
-            for (int k = 0; k < L; k++) S[(size_t)q * L + k] += bt[q - k + L - 1];
-    }
-    for (int q = 0; q < L; q++) ss_softmax_row(S + (size_t)q * L, L);
-    for (int q = 0; q < L; q++) {
-        float *out = w->ctx + (size_t)(t0 + q) * H + h * d;
-        const float *p = S + (size_t)q * L;
-        for (int j = 0; j < d; j++) out[j] = 0;
-        for (int k = 0; k < L; k++) {
-            const float pk = p[k];
-            const float *v = Vm + (size_t)k * ld;
-            for (int j = 0; j < d; j++) out[j] += pk * v[j];
-        }
-    }
+    const size_t cap = (size_t)w->scratch_len;
+    ss_attn_scratch s = {
+        .scores = w->scores + (size_t)thread * round16(cap * cap),
+        .kt = w->kt + (size_t)thread * round16(cap * d),
+        .bias = w->bias + (size_t)thread * round16(2 * cap),
+    };
+    float *att = f->la.att ? f->la.att + w->acts.att_off[b] + (size_t)h * L * L : s.scores;
+    ss_attention_forward(f->la.atty + (size_t)t0 * H, att, f->la.qkv + (size_t)t0 * 3 * H, L, H, nh, h,
+                         f->tf->w.rel_bias, c->rel_buckets, &s);
 }
 
-/* x = LayerNorm(tmp + x) with the (gamma, beta) of f->ln_g / f->ln_b: the
- * residual connection and post-LN that close both sublayers. */
 static void ln_task(void *arg, size_t i, int thread) {
     (void)thread;
     fwd *f = arg;
     const int H = f->tf->cfg.hidden;
     int r0 = (int)i * f->rows_per_task, r1 = r0 + f->rows_per_task;
     if (r1 > f->T) r1 = f->T;
-    ss_layernorm_rows(f->w->x + (size_t)r0 * H, f->w->tmp + (size_t)r0 * H, f->w->x + (size_t)r0 * H, f->ln_g,
-                      f->ln_b, r1 - r0, H, f->tf->cfg.ln_eps);
+    size_t o = (size_t)r0 * H;
+    ss_residual_layernorm_forward(f->ln_out + o, f->ln_sum + o, f->ln_mean + r0, f->ln_rstd + r0, f->ln_a + o,
+                                  f->ln_res + o, f->ln_g, f->ln_b, r1 - r0, H, f->tf->cfg.ln_eps);
 }
 
 static void act_task(void *arg, size_t i, int thread) {
@@ -358,26 +451,25 @@ static void act_task(void *arg, size_t i, int thread) {
     const int FF = f->tf->cfg.intermediate;
     int r0 = (int)i * f->rows_per_task, r1 = r0 + f->rows_per_task;
     if (r1 > f->T) r1 = f->T;
-    float *p = f->w->ffn + (size_t)r0 * FF;
-    size_t n = (size_t)(r1 - r0) * FF;
+    size_t o = (size_t)r0 * FF, n = (size_t)(r1 - r0) * FF;
     switch (f->tf->cfg.act) {
-    case SS_ACT_GELU: ss_gelu(p, n); break;
-    case SS_ACT_GELU_TANH: ss_gelu_tanh(p, n); break;
-    case SS_ACT_RELU:
-        for (size_t j = 0; j < n; j++) p[j] = p[j] > 0 ? p[j] : 0;
-        break;
+    case SS_ACT_GELU: ss_gelu_forward(f->la.fch_act + o, f->la.fch + o, n); break;
+    case SS_ACT_GELU_TANH: ss_gelu_tanh_forward(f->la.fch_act + o, f->la.fch + o, n); break;
+    case SS_ACT_RELU: ss_relu_forward(f->la.fch_act + o, f->la.fch + o, n); break;
     }
 }
 
 ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_work *w, const int32_t *ids,
                                  const int *seq_off, int n_seq, ss_error *err) {
     const ss_tf_config *c = &tf->cfg;
-    const int H = c->hidden, FF = c->intermediate;
+    const int H = c->hidden, FF = c->intermediate, nh = c->heads;
     int T = seq_off[n_seq], Lmax = 0;
     int pos_limit = c->max_position - (c->arch == SS_ARCH_MPNET ? c->pad_token_id + 1 : 0);
+    size_t att_len = 0;
     for (int b = 0; b < n_seq; b++) {
         int L = seq_off[b + 1] - seq_off[b];
         if (L > Lmax) Lmax = L;
+        att_len += (size_t)nh * L * L;
     }
     if (Lmax > pos_limit)
         return ss_fail(err, SS_ERR_INVALID, "sequence of %d tokens exceeds the model's %d positions", Lmax, pos_limit);
@@ -386,30 +478,43 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
             return ss_fail(err, SS_ERR_INVALID, "token id %d at position %d is outside the vocabulary (%d)", ids[t],
                            t, c->vocab_size);
     int nt = ss_pool_threads(pool);
-    ss_status s = work_reserve(w, c, T, Lmax, nt, err);
+    ss_tf_acts *a = &w->acts;
+    ss_status s = acts_reserve(a, c, T, n_seq, att_len, err);
+    if (s == SS_OK) s = scratch_reserve(w, c, Lmax, nt, err);
     if (s != SS_OK) return s;
+    a->T = T;
+    a->n_seq = n_seq;
+    a->att_off[0] = 0;
+    for (int b = 0; b < n_seq; b++) {
+        size_t L = (size_t)(seq_off[b + 1] - seq_off[b]);
+        a->att_off[b + 1] = a->att_off[b] + (size_t)nh * L * L;
+    }
 
-    fwd f = {.tf = tf, .w = w, .ids = ids, .seq_off = seq_off, .n_seq = n_seq, .T = T};
+    fwd f = {.tf = tf, .w = w, .ids = ids, .seq_off = seq_off, .T = T};
     int row_tasks = nt * 4;
     f.rows_per_task = (T + row_tasks - 1) / row_tasks;
+    if (f.rows_per_task < 1) f.rows_per_task = 1;
     size_t n_row_tasks = (size_t)((T + f.rows_per_task - 1) / f.rows_per_task);
 
     ss_pool_for(pool, (size_t)n_seq, embed_task, &f);
     for (int l = 0; l < c->layers; l++) {
-        const ss_tf_layer *ly = &tf->layers[l];
-        f.ly = ly;
-        linear(pool, w->x, T, H, ly->qkv_w, ly->qkv_b, w->qkv, 3 * H);
-        ss_pool_for(pool, (size_t)n_seq * c->heads, attn_task, &f);
-        linear(pool, w->ctx, T, H, ly->attn_out_w, ly->attn_out_b, w->tmp, H);
-        f.ln_g = ly->ln1_g;
-        f.ln_b = ly->ln1_b;
+        f.ly = ss_tf_layer_of(c, &tf->w, l);
+        f.la = ss_tf_acts_layer(a, c, l);
+        const ss_tf_layer *ly = &f.ly;
+        const ss_tf_layer_acts *la = &f.la;
+        linear(pool, la->in, T, H, ly->qkv_w, ly->qkv_b, la->qkv, 3 * H);
+        ss_pool_for(pool, (size_t)n_seq * nh, attn_task, &f);
+        linear(pool, la->atty, T, H, ly->attn_out_w, ly->attn_out_b, la->attproj, H);
+        f.ln_out = la->ln1_out, f.ln_sum = la->ln1_in, f.ln_mean = la->ln1_mean, f.ln_rstd = la->ln1_rstd;
+        f.ln_a = la->attproj, f.ln_res = la->in, f.ln_g = ly->ln1_g, f.ln_b = ly->ln1_b;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
-        linear(pool, w->x, T, H, ly->ffn_in_w, ly->ffn_in_b, w->ffn, FF);
+        linear(pool, la->ln1_out, T, H, ly->ffn_in_w, ly->ffn_in_b, la->fch, FF);
         ss_pool_for(pool, n_row_tasks, act_task, &f);
-        linear(pool, w->ffn, T, FF, ly->ffn_out_w, ly->ffn_out_b, w->tmp, H);
-        f.ln_g = ly->ln2_g;
-        f.ln_b = ly->ln2_b;
+        linear(pool, la->fch_act, T, FF, ly->ffn_out_w, ly->ffn_out_b, la->fcproj, H);
+        f.ln_out = la->out, f.ln_sum = la->ln2_in, f.ln_mean = la->ln2_mean, f.ln_rstd = la->ln2_rstd;
+        f.ln_a = la->fcproj, f.ln_res = la->ln1_out, f.ln_g = ly->ln2_g, f.ln_b = ly->ln2_b;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
     }
+    w->x = ss_tf_acts_output(a, c);
     return SS_OK;
 }
