@@ -194,8 +194,8 @@ static ss_status load_delimited(loader *L, const char *buf, size_t len, char del
     int ncol = o->n_text_cols ? o->n_text_cols : 2;
     int idx[SS_DATA_MAX_COLS + 1], label_idx = -1, need = 0;
     int header = o->header;
-    if (header < 0) {
-        header = 0;
+    if (header < 0) { /* auto: named columns imply a header; so does a CSV with no columns chosen */
+        header = !o->n_text_cols && delim == ',';
         int dummy;
         for (int c = 0; c < o->n_text_cols; c++)
             if (!is_index(o->text_cols[c], &dummy)) header = 1;

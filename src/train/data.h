@@ -24,7 +24,8 @@ typedef enum { SS_DATA_AUTO, SS_DATA_CSV, SS_DATA_TSV, SS_DATA_JSONL } ss_data_f
 typedef struct ss_data_options {
     ss_data_format format; /* AUTO: by extension (.csv, .tsv/.txt, .jsonl/.json); else CSV */
     /* CSV/TSV: 1 = the first row names the columns, 0 = no header,
-     * -1 = auto: a header when any selected column is given by a name that is not a number */
+     * -1 = auto: a header when any selected column is given by a name that is not a number, or
+     * when no columns are given and the file is CSV (pandas-style exports) */
     int header;
     /* text columns: names (header / JSON keys) or 0-based indices written as
      * numbers; n_text_cols = 0 selects the first two columns (CSV/TSV) */
