@@ -16,5 +16,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_pull(int argc, char **argv);   /* tools/cmd_pull.c (model hub) */
 int cmd_models(int argc, char **argv); /* tools/cmd_models.c (model hub) */
 int cmd_index(int argc, char **argv);
+int cmd_train(int argc, char **argv); /* tools/cmd_train.c (fine-tuning) */
+int cmd_eval(int argc, char **argv);  /* tools/cmd_train.c */
 
 #endif

@@ -13,6 +13,8 @@ static const ss_command commands[] = {
     {"pull", cmd_pull, "download a model from the Hugging Face hub into the cache (resumable)"},
     {"models", cmd_models, "list cached models: dims, pooling, max_seq_length, size on disk"},
     {"index", cmd_index, "build / query a vector index (flat or HNSW; fp32, int8, binary) from .fvecs/.npy"},
+    {"train", cmd_train, "fine-tune a model on CSV/TSV/JSONL pairs or triplets (MNRL, cosine, contrastive, ...)"},
+    {"eval", cmd_eval, "eval sts FILE: Spearman / Pearson x100 of cosine vs gold scores"},
 };
 
 static void usage(FILE *f) {
