@@ -176,7 +176,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             res->tokens += (size_t)off[n_cols * n];
             epoch_sum += loss, epoch_n++;
             s++;
-            if (csv) fprintf(csv, "%lld,%d,%.8g,%.8g,%.8g\n", (long long)s, epoch, loss, lr, gn);
+            if (csv) fprintf(csv, "%lld,%d,%.8g,%.8g,%.8g\n", (long long)s, epoch, loss, lr, gn), fflush(csv);
             if (o->on_step) o->on_step(o->user, s, total, epoch, loss, lr);
         }
     }
