@@ -73,11 +73,11 @@ static double scale_err(const float *got, const float *want, size_t n, size_t *a
     return mx > 0 ? md / mx : md;
 }
 
-static void run(const char *model, const char *golden, ss_loss_kind kind) {
+static void run(const char *model, const char *golden, ss_loss_kind kind, int mini_batch) {
     char dir[512], gpath[512];
     snprintf(dir, sizeof dir, "%s/models/%s", SEMSEARCH_TESTS_DIR, model);
     snprintf(gpath, sizeof gpath, "%s/golden/train/%s", SEMSEARCH_TESTS_DIR, golden);
-    printf("== %s, %s\n", model, golden);
+    printf("== %s, %s%s\n", model, golden, mini_batch ? " as CachedMNRL (GradCache re-forward per mini-batch of 3)" : "");
     gt_file g;
     REQUIRE(gt_load(&g, gpath) == 0);
     ss_error err = {0};
@@ -110,6 +110,7 @@ static void run(const char *model, const char *golden, ss_loss_kind kind) {
     }
     float *grads = calloc(tf.n_params, sizeof(float));
     ss_loss_config lc = ss_loss_defaults(kind);
+    if (mini_batch) lc.mini_batch = mini_batch;
     const float *labels = kind == SS_LOSS_COSINE ? gt_f(&g, "labels") : NULL;
     ss_train_step step = {0};
     int D = gt_get(&g, "col0.embedding")->dims[1];
@@ -200,8 +201,10 @@ static void run(const char *model, const char *golden, ss_loss_kind kind) {
 }
 
 int main(void) {
-    run("bert-mean-normalize", "bert_mnrl.bin", SS_LOSS_MNRL);
-    run("bert-mean-normalize", "bert_cosine.bin", SS_LOSS_COSINE);
-    run("mpnet-mean-normalize", "mpnet_mnrl.bin", SS_LOSS_MNRL);
+    run("bert-mean-normalize", "bert_mnrl.bin", SS_LOSS_MNRL, 0);
+    run("bert-mean-normalize", "bert_cosine.bin", SS_LOSS_COSINE, 0);
+    run("mpnet-mean-normalize", "mpnet_mnrl.bin", SS_LOSS_MNRL, 0);
+    /* GradCache is MNRL exactly: the same golden, 8 sequences in mini-batches of 3 */
+    run("bert-mean-normalize", "bert_mnrl.bin", SS_LOSS_CACHED_MNRL, 3);
     return TEST_REPORT();
 }
