@@ -71,7 +71,8 @@ static void train_usage(void) {
             "  --warmup-ratio X (0.1) | --warmup-steps N   --max-steps N   --scheduler NAME (warmuplinear)\n"
             "  --max-grad-norm X (1)  --seed N (42)  --threads N (all cores)  --log FILE (CSV per step)\n"
             "  --scale X  --margin X  --mini-batch N (cached-mnrl)  --matryoshka D1,D2,...\n"
-            "  --no-duplicates | --allow-duplicates   (default: no duplicates for the MNRL family)\n");
+            "  --no-duplicates | --allow-duplicates   (default: no duplicates for the MNRL family)\n"
+            "  --checkpoint FILE [--checkpoint-every N] [--stop-after N]   --resume FILE (bit-identical continuation)\n");
 }
 
 typedef struct {
@@ -142,6 +143,10 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--margin")) margin = num(a, cli_value(argc, argv, &i));
         else if (!strcmp(a, "--mini-batch")) mini_batch = cli_int(a, cli_value(argc, argv, &i));
         else if (!strcmp(a, "--matryoshka")) matry = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--checkpoint")) o.checkpoint = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--checkpoint-every")) o.checkpoint_every = cli_int(a, cli_value(argc, argv, &i));
+        else if (!strcmp(a, "--stop-after")) o.stop_after = cli_int(a, cli_value(argc, argv, &i));
+        else if (!strcmp(a, "--resume")) o.resume = cli_value(argc, argv, &i);
         else if (!strcmp(a, "--no-duplicates")) o.no_duplicates = 1;
         else if (!strcmp(a, "--allow-duplicates")) o.no_duplicates = 0;
         else {
@@ -209,6 +214,11 @@ int cmd_train(int argc, char **argv) {
     if (st != SS_OK) {
         fprintf(stderr, "semsearch train: %s\n", err.msg);
         return 1;
+    }
+    if (r.stopped) {
+        fprintf(stderr, "semsearch train: stopped after %lld steps%s%s\n", (long long)r.steps,
+                o.checkpoint ? "; checkpoint " : "", o.checkpoint ? o.checkpoint : "");
+        return 0;
     }
     fprintf(stderr, "semsearch train: %lld steps over %zu rows in %.1f s (%.2f steps/s, %.0f tokens/s); loss %.4f -> %.4f%s%s\n",
             (long long)r.steps, r.rows, r.seconds, r.steps / r.seconds, r.tokens / r.seconds, r.first_loss,

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "core/error.h"
 #include "model/config.h"
@@ -30,6 +32,65 @@ void ss_train_options_default(ss_train_options *o) {
     o->schedule = SS_SCHED_WARMUP_LINEAR;
     o->seed = 42;
     o->no_duplicates = -1;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+#define CKPT_MAGIC 0x4b435353u /* "SSCK" */
+
+typedef struct {
+    uint32_t magic, version;
+    uint64_t n_params, n_rows, step, adam_t, pos, batch_in_epoch, total, warm;
+    int64_t epoch, epoch_n, batch_size;
+    double epoch_sum;
+    uint64_t rng[4];
+} ckpt_header;
+
+static ss_status ckpt_write(const char *path, const ckpt_header *h, const ss_batcher *bt, const float *params,
+                            const ss_adamw *opt, ss_error *err) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return ss_fail(err, SS_ERR_IO, "checkpoint %s: %s", tmp, strerror(errno));
+    size_t n = h->n_params;
+    int ok = fwrite(h, sizeof *h, 1, f) == 1 && fwrite(bt->order, sizeof(size_t), h->n_rows, f) == h->n_rows &&
+             fwrite(params, sizeof(float), n, f) == n && fwrite(opt->m, sizeof(float), n, f) == n &&
+             fwrite(opt->v, sizeof(float), n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return ss_fail(err, SS_ERR_IO, "checkpoint %s: write failed: %s", path, strerror(errno));
+    }
+    return SS_OK;
+}
+
+static ss_status ckpt_read(const char *path, ckpt_header *h, const ckpt_header *want, ss_batcher *bt, float *params,
+                           ss_adamw *opt, ss_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ss_fail(err, SS_ERR_IO, "resume %s: %s", path, strerror(errno));
+    ss_status st = SS_OK;
+    if (fread(h, sizeof *h, 1, f) != 1 || h->magic != CKPT_MAGIC || h->version != 1) {
+        st = ss_fail(err, SS_ERR_FORMAT, "resume %s: not a semsearch training checkpoint", path);
+    } else if (h->n_params != want->n_params || h->n_rows != want->n_rows || h->total != want->total ||
+               h->warm != want->warm || h->batch_size != want->batch_size) {
+        st = ss_fail(err, SS_ERR_INVALID,
+                     "resume %s: the checkpoint is of another run (params %llu/%llu, rows %llu/%llu, steps %llu/%llu, "
+                     "warmup %llu/%llu, batch %lld/%lld)",
+                     path, (unsigned long long)h->n_params, (unsigned long long)want->n_params,
+                     (unsigned long long)h->n_rows, (unsigned long long)want->n_rows, (unsigned long long)h->total,
+                     (unsigned long long)want->total, (unsigned long long)h->warm, (unsigned long long)want->warm,
+                     (long long)h->batch_size, (long long)want->batch_size);
+    } else {
+        size_t n = h->n_params;
+        if (fread(bt->order, sizeof(size_t), h->n_rows, f) != h->n_rows || fread(params, sizeof(float), n, f) != n ||
+            fread(opt->m, sizeof(float), n, f) != n || fread(opt->v, sizeof(float), n, f) != n)
+            st = ss_fail(err, SS_ERR_FORMAT, "resume %s: truncated", path);
+        memcpy(bt->rng.s, h->rng, sizeof h->rng);
+        bt->pos = h->pos, bt->batch_in_epoch = h->batch_in_epoch;
+        opt->t = (int64_t)h->adam_t;
+    }
+    fclose(f);
+    return st;
 }
 
 static double now(void) {
@@ -136,11 +197,18 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
         }
         fprintf(csv, "step,epoch,loss,lr,grad_norm\n");
     }
-    int64_t s = 0;
+    int64_t s = 0, epoch_n = 0;
     double epoch_sum = 0;
-    int64_t epoch_n = 0;
-    for (int epoch = 0; s < total; epoch++) {
-        epoch_sum = 0, epoch_n = 0;
+    int epoch0 = 0;
+    ckpt_header ck = {.magic = CKPT_MAGIC, .version = 1, .n_params = mp.tf.n_params, .n_rows = d.n_rows,
+                      .total = (uint64_t)total, .warm = (uint64_t)warm, .batch_size = bs};
+    if (o->resume) {
+        ckpt_header h;
+        if ((rc = ckpt_read(o->resume, &h, &ck, &bt, mp.tf.params, &opt, err)) != SS_OK) goto done;
+        s = (int64_t)h.step, epoch0 = (int)h.epoch, epoch_sum = h.epoch_sum, epoch_n = h.epoch_n;
+    }
+    for (int epoch = epoch0; s < total; epoch++) {
+        if (epoch != epoch0 || !o->resume) epoch_sum = 0, epoch_n = 0;
         int n;
         while (s < total && (n = ss_batcher_next(&bt, rows)) > 0) {
             /* tokenise column-major: sequence c·n + i */
@@ -178,6 +246,19 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             s++;
             if (csv) fprintf(csv, "%lld,%d,%.8g,%.8g,%.8g\n", (long long)s, epoch, loss, lr, gn), fflush(csv);
             if (o->on_step) o->on_step(o->user, s, total, epoch, loss, lr);
+            int stop = o->stop_after > 0 && s >= o->stop_after && s < total;
+            if (o->checkpoint && (stop || (o->checkpoint_every > 0 && s % o->checkpoint_every == 0))) {
+                ck.step = (uint64_t)s, ck.adam_t = (uint64_t)opt.t, ck.pos = bt.pos;
+                ck.batch_in_epoch = bt.batch_in_epoch, ck.epoch = epoch, ck.epoch_n = epoch_n;
+                ck.epoch_sum = epoch_sum;
+                memcpy(ck.rng, bt.rng.s, sizeof ck.rng);
+                if ((rc = ckpt_write(o->checkpoint, &ck, &bt, mp.tf.params, &opt, err)) != SS_OK) goto done;
+            }
+            if (stop) {
+                res->steps = s;
+                res->stopped = 1;
+                goto done;
+            }
         }
     }
     res->steps = s;

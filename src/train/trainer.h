@@ -32,6 +32,12 @@ typedef struct ss_train_options {
     int no_duplicates;    /* -1: on for the in-batch-negative losses (MNRL family) */
     int n_threads;        /* 0: all cores */
     const char *log_csv;  /* optional: step,epoch,loss,lr,grad_norm per step */
+    /* checkpoints: the whole training state (parameters, Adam moments and step, the batcher's
+     * order, position and RNG) so that a resumed run continues bit-identically */
+    const char *checkpoint;     /* path written every checkpoint_every steps and at a stop_after stop */
+    int64_t checkpoint_every;   /* 0: only when stopping early */
+    int64_t stop_after;         /* 0: run to the end; else stop after this many steps (checkpoint written) */
+    const char *resume;         /* a checkpoint to continue from (same data and options) */
     /* called after every step (NULL: silent) */
     void (*on_step)(void *user, int64_t step, int64_t total, int epoch, double loss, double lr);
     void *user;
@@ -39,6 +45,7 @@ typedef struct ss_train_options {
 
 typedef struct ss_train_result {
     int64_t steps;
+    int stopped; /* stop_after ended the run early (a checkpoint was written when asked) */
     double first_loss, last_loss, mean_last_epoch_loss;
     size_t rows, skipped_rows;
     double seconds;
