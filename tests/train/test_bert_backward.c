@@ -75,7 +75,8 @@ static double scale_err(const float *got, const float *want, size_t n, size_t *a
 
 static void run(const char *model, const char *golden, ss_loss_kind kind, int mini_batch) {
     char dir[512], gpath[512];
-    snprintf(dir, sizeof dir, "%s/models/%s", SEMSEARCH_TESTS_DIR, model);
+    if (!strcmp(model, "all-MiniLM-L6-v2")) snprintf(dir, sizeof dir, "%s", SEMSEARCH_MODEL_DIR);
+    else snprintf(dir, sizeof dir, "%s/models/%s", SEMSEARCH_TESTS_DIR, model);
     snprintf(gpath, sizeof gpath, "%s/golden/train/%s", SEMSEARCH_TESTS_DIR, golden);
     printf("== %s, %s%s\n", model, golden, mini_batch ? " as CachedMNRL (GradCache re-forward per mini-batch of 3)" : "");
     gt_file g;
@@ -134,7 +135,38 @@ static void run(const char *model, const char *golden, ss_loss_kind kind, int mi
         const float *want = g.t[i].data;
         size_t n, at;
         double e;
-        if (!strcmp(name, "embeddings.word_embeddings.weight")) { /* only the rows the batch uses */
+        char key[160];
+        snprintf(key, sizeof key, "gidx.%s", name);
+        gt_tensor *gidx = NULL;
+        for (int k = 0; k < g.count; k++)
+            if (!strcmp(g.t[k].name, key)) gidx = &g.t[k];
+        if (gidx) { /* a big model: sampled elements and the tensor's norm */
+            float *full;
+            float *rowbuf = NULL;
+            if (!strcmp(name, "embeddings.word_embeddings.weight")) {
+                gt_tensor *rows = gt_get(&g, "word_rows");
+                ss_tf_params gp;
+                ss_tf_point_params(&cfg, grads, &gp);
+                rowbuf = malloc(sizeof(float) * rows->n * cfg.hidden);
+                for (size_t r = 0; r < rows->n; r++)
+                    memcpy(rowbuf + r * cfg.hidden, gp.word_emb + (size_t)((int32_t *)rows->data)[r] * cfg.hidden,
+                           sizeof(float) * cfg.hidden);
+                full = rowbuf, n = rows->n * cfg.hidden;
+            } else {
+                full = grad_slice(&tf, grads, name, &n);
+                CHECKF(full != NULL, "gradient %s has no slice", name);
+                if (!full) continue;
+            }
+            float *got = malloc(sizeof(float) * gidx->n);
+            double sq = 0;
+            for (size_t k = 0; k < n; k++) sq += (double)full[k] * full[k];
+            for (size_t k = 0; k < gidx->n; k++) got[k] = full[((int32_t *)gidx->data)[k] % n];
+            e = scale_err(got, want, gidx->n, &at);
+            snprintf(key, sizeof key, "gnorm.%s", name);
+            double wn = gt_f(&g, key)[0], ne = fabs(sqrt(sq) - wn) / (wn > 0 ? wn : 1);
+            if (ne > e) e = ne;
+            free(got), free(rowbuf);
+        } else if (!strcmp(name, "embeddings.word_embeddings.weight")) { /* only the rows the batch uses */
             gt_tensor *rows = gt_get(&g, "word_rows");
             float *got = malloc(sizeof(float) * rows->n * cfg.hidden);
             ss_tf_params gp;
@@ -157,7 +189,8 @@ static void run(const char *model, const char *golden, ss_loss_kind kind, int mi
             /* analytically zero (softmax ignores a per-query constant): both sides are rounding noise */
             double mg = 0, mw = 0;
             float *got = grad_slice(&tf, grads, name, &n);
-            for (size_t k = 0; k < n; k++) mg = fmax(mg, fabs(got[k])), mw = fmax(mw, fabs(want[k]));
+            for (size_t k = 0; k < n; k++) mg = fmax(mg, fabs(got[k]));
+            for (size_t k = 0; k < g.t[i].n; k++) mw = fmax(mw, fabs(want[k])); /* sampled for big models */
             printf("  %-45s analytically 0: max |got| %.2g, max |want| %.2g\n", name, mg, mw);
             CHECK(mg < 1e-5 && mw < 1e-5);
             continue;
@@ -182,7 +215,9 @@ static void run(const char *model, const char *golden, ss_loss_kind kind, int mi
         memset(grads, 0, sizeof(float) * tf.n_params);
         rc = ss_train_step_run(&step, &tf, &st, pool, ids, off, n_cols, B, &lc, labels, grads, &loss, NULL, &err);
         CHECKF(rc == SS_OK, "%s", err.msg);
-        double e = fabs(loss - want_losses[t]) / fabs(want_losses[t]);
+        /* 1e-3 relative, plus 1e-5 absolute: a float32 reference's cross-entropy over logits of
+         * magnitude 20 cannot resolve losses much below that */
+        double e = fabs(loss - want_losses[t]) / (fabs(want_losses[t]) + 1e-2);
         printf("  step %2d loss %.7f reference %.7f rel err %.2g\n", t, loss, want_losses[t], e);
         if (e > worst_step) worst_step = e;
         ss_clip_grad_norm(grads, tf.n_params, 1.0f);
@@ -204,6 +239,8 @@ int main(void) {
     run("bert-mean-normalize", "bert_mnrl.bin", SS_LOSS_MNRL, 0);
     run("bert-mean-normalize", "bert_cosine.bin", SS_LOSS_COSINE, 0);
     run("mpnet-mean-normalize", "mpnet_mnrl.bin", SS_LOSS_MNRL, 0);
+    /* the real all-MiniLM-L6-v2: 6 layers, 384 wide, sampled gradients (256 per tensor + its norm) */
+    run("all-MiniLM-L6-v2", "minilm_mnrl.bin", SS_LOSS_MNRL, 0);
     /* GradCache is MNRL exactly: the same golden, 8 sequences in mini-batches of 3 */
     run("bert-mean-normalize", "bert_mnrl.bin", SS_LOSS_CACHED_MNRL, 3);
     return TEST_REPORT();

@@ -292,14 +292,17 @@ POSITIVES = ["Photosynthesis turns light, water and carbon dioxide into sugar.",
              "semsearch trains BERT-style encoders on two CPU cores", "A small domesticated carnivorous mammal."]
 
 
-def model_grads(name, fname, loss_name="mnrl", steps=10, lr=1e-3, warm=2):
+def model_grads(name, fname, loss_name="mnrl", steps=10, lr=1e-3, warm=2, sample=0):
     """The full model, llm.c's test_gpt2 way: one batch, dropout off (eval mode), the loss and every parameter
     gradient; then `steps` of fit's optimiser (AdamW with no_decay groups, clip 1.0, WarmupLinear) on the same
     batch, with the loss before each step. The word-embedding gradient is stored only for the rows the batch
     uses (all others are zero) to keep the file small."""
     torch.manual_seed(3)
     w = Writer()
-    model = SentenceTransformer(os.path.join(ROOT, "tests", "models", name), device="cpu")
+    path = os.path.join(ROOT, "tests", "models", name)
+    if not os.path.isdir(path):
+        path = os.path.join(ROOT, "models", name)
+    model = SentenceTransformer(path, device="cpu")
     model.eval()
     cols = [ANCHORS, POSITIVES]
     feats = [model.tokenize(c) for c in cols]
@@ -331,6 +334,12 @@ def model_grads(name, fname, loss_name="mnrl", steps=10, lr=1e-3, warm=2):
         if short.endswith("word_embeddings.weight"):
             assert torch.count_nonzero(g.abs().sum(1)) <= len(ids)
             g = g[ids]
+        if sample:  # a big model: the tensor's norm and `sample` elements at fixed pseudo-random positions
+            flat = g.flatten()
+            idx = (torch.arange(sample, dtype=torch.int64) * 2654435761) % flat.numel()
+            w.add("gidx." + short, idx)
+            w.add("gnorm." + short, torch.linalg.norm(flat).reshape(1))
+            g = flat[idx]
         w.add("grad." + short, g)
     # the optimiser: model.fit's groups
     no_decay = ["bias", "LayerNorm.bias", "LayerNorm.weight"]
@@ -362,3 +371,5 @@ if __name__ == "__main__":
     model_grads("bert-mean-normalize", "bert_mnrl.bin", "mnrl")
     model_grads("bert-mean-normalize", "bert_cosine.bin", "cosine")
     model_grads("mpnet-mean-normalize", "mpnet_mnrl.bin", "mnrl")
+    # the real all-MiniLM-L6-v2 (models/ symlink): sampled gradients, fit's lr 2e-5
+    model_grads("all-MiniLM-L6-v2", "minilm_mnrl.bin", "mnrl", lr=2e-5, warm=2, sample=256)
