@@ -27,6 +27,19 @@ static int looks_like_stsb(const char *path) {
     return tabs >= 6;
 }
 
+/* (s1, s2, score) columns of an STS file: STSb's layout when recognised, else
+ * sentence1,sentence2,score (the Hugging Face stsb dataset's names). */
+static void sts_columns(const char *path, ss_data_options *d) {
+    static char c5[] = "5", c6[] = "6", s1[] = "sentence1", s2[] = "sentence2";
+    if (d->format == SS_DATA_AUTO && looks_like_stsb(path)) {
+        d->format = SS_DATA_TSV, d->header = 0, d->n_text_cols = 2, d->text_cols[0] = c5, d->text_cols[1] = c6;
+        if (!d->label_col) d->label_col = "4";
+    } else {
+        d->n_text_cols = 2, d->text_cols[0] = s1, d->text_cols[1] = s2;
+        if (!d->label_col) d->label_col = "score";
+    }
+}
+
 static int split_columns(char *list, ss_data_options *d) {
     d->n_text_cols = 0;
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
@@ -72,6 +85,8 @@ static void train_usage(void) {
             "  --max-grad-norm X (1)  --seed N (42)  --threads N (all cores)  --log FILE (CSV per step)\n"
             "  --scale X  --margin X  --mini-batch N (cached-mnrl)  --matryoshka D1,D2,...\n"
             "  --no-duplicates | --allow-duplicates   (default: no duplicates for the MNRL family)\n"
+            "  --eval-sts FILE [--eval-steps N]   Spearman on an (s1, s2, score) file every N steps and at\n"
+            "                        epoch ends; --out then receives the best-scoring model (fit's save_best_model)\n"
             "  --checkpoint FILE [--checkpoint-every N] [--stop-after N]   --resume FILE (bit-identical continuation)\n");
 }
 
@@ -79,6 +94,12 @@ typedef struct {
     int tty;
     int64_t every;
 } progress;
+
+static void on_eval(void *user, int64_t step, double spearman, double pearson) {
+    progress *p = user;
+    fprintf(stderr, "%s  eval after step %lld: spearman %.2f  pearson %.2f\n", p->tty ? "\n" : "", (long long)step,
+            spearman, pearson);
+}
 
 static void on_step(void *user, int64_t step, int64_t total, int epoch, double loss, double lr) {
     progress *p = user;
@@ -143,6 +164,8 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--margin")) margin = num(a, cli_value(argc, argv, &i));
         else if (!strcmp(a, "--mini-batch")) mini_batch = cli_int(a, cli_value(argc, argv, &i));
         else if (!strcmp(a, "--matryoshka")) matry = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--eval-sts")) o.eval_sts = cli_value(argc, argv, &i);
+        else if (!strcmp(a, "--eval-steps")) o.eval_steps = cli_int(a, cli_value(argc, argv, &i));
         else if (!strcmp(a, "--checkpoint")) o.checkpoint = cli_value(argc, argv, &i);
         else if (!strcmp(a, "--checkpoint-every")) o.checkpoint_every = cli_int(a, cli_value(argc, argv, &i));
         else if (!strcmp(a, "--stop-after")) o.stop_after = cli_int(a, cli_value(argc, argv, &i));
@@ -202,7 +225,8 @@ int cmd_train(int argc, char **argv) {
     }
     o.model_dir = cli_model_dir(model);
     progress p = {isatty(2), 1};
-    o.on_step = on_step, o.user = &p;
+    o.on_step = on_step, o.on_eval = on_eval, o.user = &p;
+    if (o.eval_sts) o.eval_data.header = -1, sts_columns(o.eval_sts, &o.eval_data);
     p.every = 50;
     ss_train_result r;
     ss_error err = {0};
@@ -220,6 +244,9 @@ int cmd_train(int argc, char **argv) {
                 o.checkpoint ? "; checkpoint " : "", o.checkpoint ? o.checkpoint : "");
         return 0;
     }
+    if (o.eval_sts)
+        fprintf(stderr, "semsearch train: eval spearman %.2f before, best %.2f at step %lld%s\n", r.first_eval,
+                r.best_eval, (long long)r.best_step, o.out_dir ? " (saved)" : "");
     fprintf(stderr, "semsearch train: %lld steps over %zu rows in %.1f s (%.2f steps/s, %.0f tokens/s); loss %.4f -> %.4f%s%s\n",
             (long long)r.steps, r.rows, r.seconds, r.steps / r.seconds, r.tokens / r.seconds, r.first_loss,
             r.last_loss, o.out_dir ? "; saved " : "", o.out_dir ? o.out_dir : "");
@@ -259,18 +286,13 @@ int cmd_eval(int argc, char **argv) {
             return 2;
         }
     }
-    static char c5[] = "5", c6[] = "6", s1[] = "sentence1", s2[] = "sentence2";
     if (columns) {
         if (split_columns(columns, &d) || d.n_text_cols != 2) {
             fprintf(stderr, "semsearch eval: --columns takes two columns\n");
             return 2;
         }
-    } else if (d.format == SS_DATA_AUTO && looks_like_stsb(path)) {
-        d.format = SS_DATA_TSV, d.header = 0, d.n_text_cols = 2, d.text_cols[0] = c5, d.text_cols[1] = c6;
-        if (!d.label_col) d.label_col = "4";
     } else {
-        d.n_text_cols = 2, d.text_cols[0] = s1, d.text_cols[1] = s2;
-        if (!d.label_col) d.label_col = "score";
+        sts_columns(path, &d);
     }
     if (!d.label_col) d.label_col = "score";
     ss_dataset ds;

@@ -15,6 +15,7 @@
 #include "model/config.h"
 #include "model/transformer.h"
 #include "train/bert_backward.h"
+#include "train/evaluate.h"
 #include "train/save.h"
 #include "train/train_step.h"
 
@@ -152,6 +153,9 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     ss_adamw opt = {0};
     ss_train_step step = {0};
     ss_batcher bt = {0};
+    ss_dataset ev = {0};
+    int have_ev = 0;
+    res->best_eval = -INFINITY;
     if (!mp.m) {
         rc = err ? err->code : SS_ERR_IO;
         goto done;
@@ -196,6 +200,14 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             goto done;
         }
         fprintf(csv, "step,epoch,loss,lr,grad_norm\n");
+    }
+    if (o->eval_sts) {
+        if ((rc = ss_dataset_load(&ev, o->eval_sts, &o->eval_data, err)) != SS_OK) goto done;
+        have_ev = 1;
+        double sp, pe;
+        if ((rc = ss_eval_sts(&mp.tf, &mp.st, mp.m, pool, &ev, &sp, &pe, err)) != SS_OK) goto done;
+        res->first_eval = sp, res->n_evals = 1; /* reported; best starts below any score, as fit's */
+        if (o->on_eval) o->on_eval(o->user, 0, sp, pe);
     }
     int64_t s = 0, epoch_n = 0;
     double epoch_sum = 0;
@@ -246,6 +258,17 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             s++;
             if (csv) fprintf(csv, "%lld,%d,%.8g,%.8g,%.8g\n", (long long)s, epoch, loss, lr, gn), fflush(csv);
             if (o->on_step) o->on_step(o->user, s, total, epoch, loss, lr);
+            int epoch_end = bt.batch_in_epoch >= ss_batcher_len(&bt) || s == total;
+            if (have_ev && ((o->eval_steps > 0 && s % o->eval_steps == 0) || epoch_end)) {
+                double sp, pe;
+                if ((rc = ss_eval_sts(&mp.tf, &mp.st, mp.m, pool, &ev, &sp, &pe, err)) != SS_OK) goto done;
+                res->n_evals++;
+                if (o->on_eval) o->on_eval(o->user, s, sp, pe);
+                if (sp > res->best_eval) { /* save_best_model */
+                    res->best_eval = sp, res->best_step = s;
+                    if (o->out_dir && (rc = ss_train_save(&mp.tf, o->model_dir, o->out_dir, err)) != SS_OK) goto done;
+                }
+            }
             int stop = o->stop_after > 0 && s >= o->stop_after && s < total;
             if (o->checkpoint && (stop || (o->checkpoint_every > 0 && s % o->checkpoint_every == 0))) {
                 ck.step = (uint64_t)s, ck.adam_t = (uint64_t)opt.t, ck.pos = bt.pos;
@@ -263,8 +286,11 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     }
     res->steps = s;
     res->mean_last_epoch_loss = epoch_n ? epoch_sum / epoch_n : 0;
-    if (o->out_dir) rc = ss_train_save(&mp.tf, o->model_dir, o->out_dir, err);
+    /* with an evaluator the best-scoring model was saved when it scored; without one (or when no
+     * evaluation ran after a step) the final model is saved */
+    if (o->out_dir && (!have_ev || res->best_step == 0)) rc = ss_train_save(&mp.tf, o->model_dir, o->out_dir, err);
 done:
+    if (have_ev) ss_dataset_free(&ev);
     res->seconds = now() - t0;
     if (csv) fclose(csv);
     ss_adamw_free(&opt);

@@ -38,6 +38,12 @@ typedef struct ss_train_options {
     int64_t checkpoint_every;   /* 0: only when stopping early */
     int64_t stop_after;         /* 0: run to the end; else stop after this many steps (checkpoint written) */
     const char *resume;         /* a checkpoint to continue from (same data and options) */
+    /* EmbeddingSimilarityEvaluator during training (fit's evaluator + save_best_model): every
+     * eval_steps steps and at each epoch's end; out_dir then receives the best-scoring model */
+    const char *eval_sts;       /* (s1, s2, score) file; eval_data describes its columns */
+    ss_data_options eval_data;
+    int64_t eval_steps;         /* 0: at epoch ends only */
+    void (*on_eval)(void *user, int64_t step, double spearman, double pearson);
     /* called after every step (NULL: silent) */
     void (*on_step)(void *user, int64_t step, int64_t total, int epoch, double loss, double lr);
     void *user;
@@ -46,6 +52,9 @@ typedef struct ss_train_options {
 typedef struct ss_train_result {
     int64_t steps;
     int stopped; /* stop_after ended the run early (a checkpoint was written when asked) */
+    int n_evals;
+    double first_eval, best_eval; /* Spearman x100: before training, the best seen */
+    int64_t best_step;
     double first_loss, last_loss, mean_last_epoch_loss;
     size_t rows, skipped_rows;
     double seconds;

@@ -74,8 +74,28 @@ int main(void) {
     CHECK_CONTAINS(out, "pairs: 5");
     CHECK_CONTAINS(out, "spearman: ");
     CHECK_CONTAINS(out, "pearson: ");
+
+    double sp_cli = 0;
+    {
+        const char *k = strstr(out, "spearman: ");
+        if (k) sp_cli = atof(k + 10);
+    }
     free(out), free(err);
 
+    /* evaluation during training: the score before training equals `eval sts`'s, best model kept */
+    snprintf(cmd, sizeof cmd,
+             "train --model %s --data %s --loss mnrl --batch-size 2 --max-steps 2 --eval-sts %s --eval-steps 1 --out %s/best",
+             MODEL, data, sts, dir);
+    rc = run(cmd, &out, &err);
+    CHECKF(rc == 0, "train with eval rc %d: %s", rc, err);
+    CHECK_CONTAINS(err, "eval after step 0: spearman");
+    CHECK_CONTAINS(err, "eval after step 2: spearman");
+    {
+        const char *k = strstr(err, "eval after step 0: spearman ");
+        double sp0 = k ? atof(k + strlen("eval after step 0: spearman ")) : -1e9;
+        CHECKF(fabs(sp0 - sp_cli) < 0.01, "eval before training %.4f vs eval sts %.4f", sp0, sp_cli);
+    }
+    CHECK_CONTAINS(err, "best ");
     /* an STSb file for the cosine loss: label 4 / 5 picked automatically */
     snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss cosine --batch-size 2 --max-steps 2", MODEL, sts);
     rc = run(cmd, &out, &err);
