@@ -28,7 +28,9 @@ typedef struct cli_globals {
     X(query, "many queries against a collection at once (--queries FILE)")                                  \
     X(analyze, "print the BM25 analyzer's tokens (standard, english) of each input line")                   \
     X(shell, "interactive search prompt over a collection (libedit)")                                       \
-    X(eval_ir, "BEIR evaluation of a collection: nDCG@10, MRR@10, MAP@100, recall@k (pytrec_eval definitions)")
+    X(eval_ir, "BEIR evaluation of a collection: nDCG@10, MRR@10, MAP@100, recall@k (pytrec_eval definitions)") \
+    X(train, "fine-tune a model on CSV/TSV/JSONL pairs or triplets (MNRL, cosine, contrastive, ...)")      \
+    X(eval, "eval sts FILE: Spearman / Pearson x100 of cosine vs gold scores")
 
 #define SS_DECLARE_VERB(verb, summary) int cmd_##verb(int argc, char **argv, const cli_globals *g);
 SS_VERBS(SS_DECLARE_VERB)
