@@ -1,0 +1,851 @@
+/* es_store.c — the registry of Elasticsearch indices, their mappings, and
+ * documents in memory with SQLite underneath (es_store.h says why). */
+#include "server/es_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/error.h"
+
+struct es_registry {
+    pthread_rwlock_t lock;
+    char dir[4096]; /* DATA/es, "" = memory only */
+    es_index **ix;
+    size_t n, cap;
+};
+
+/* ---- errors ------------------------------------------------------------- */
+
+void es_error(ss_http_resp *resp, int status, const char *type, const char *index, const char *fmt, ...) {
+    char reason[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
+    cJSON *rc = cJSON_AddArrayToObject(err, "root_cause");
+    for (int k = 0; k < 2; k++) {
+        cJSON *o = k == 0 ? cJSON_CreateObject() : err;
+        cJSON_AddStringToObject(o, "type", type);
+        cJSON_AddStringToObject(o, "reason", reason);
+        if (index) {
+            if (!strcmp(type, "index_not_found_exception")) {
+                cJSON_AddStringToObject(o, "resource.type", "index_or_alias");
+                cJSON_AddStringToObject(o, "resource.id", index);
+            }
+            cJSON_AddStringToObject(o, "index_uuid", "_na_");
+            cJSON_AddStringToObject(o, "index", index);
+        }
+        if (k == 0) cJSON_AddItemToArray(rc, o);
+    }
+    cJSON_AddNumberToObject(root, "status", status);
+    ss_http_json(resp, status, root);
+}
+
+void es_not_found(ss_http_resp *resp, const char *index) {
+    es_error(resp, 404, "index_not_found_exception", index, "no such index [%s]", index);
+}
+
+cJSON *es_shards_write(void) {
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddNumberToObject(s, "total", 2); /* one primary + the default replica (unassigned: yellow) */
+    cJSON_AddNumberToObject(s, "successful", 1);
+    cJSON_AddNumberToObject(s, "failed", 0);
+    return s;
+}
+
+cJSON *es_shards_read(void) {
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddNumberToObject(s, "total", 1);
+    cJSON_AddNumberToObject(s, "successful", 1);
+    cJSON_AddNumberToObject(s, "skipped", 0);
+    cJSON_AddNumberToObject(s, "failed", 0);
+    return s;
+}
+
+/* Elasticsearch's index name rules (MetadataCreateIndexService.validateIndexOrAliasName). */
+int es_valid_name(const char *name, char *why, size_t cap) {
+    size_t n = strlen(name);
+    if (n == 0 || n > 255) return snprintf(why, cap, "index name is too long, (%zu > 255)", n), 0;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) return snprintf(why, cap, "must not be '.' or '..'"), 0;
+    if (name[0] == '-' || name[0] == '_' || name[0] == '+') return snprintf(why, cap, "must not start with '_', '-', or '+'"), 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (c >= 'A' && c <= 'Z') return snprintf(why, cap, "must be lowercase"), 0;
+        if (strchr("\\/*?\"<>| ,#:", c))
+            return snprintf(why, cap, "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]"), 0;
+    }
+    return 1;
+}
+
+int es_refresh_param_ok(ss_http_req *r, ss_http_resp *resp) {
+    const char *v = ss_http_query(r, "refresh");
+    if (!v || !*v || !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "wait_for")) return 1;
+    es_error(resp, 400, "illegal_argument_exception", NULL, "Unknown value for refresh: [%s].", v);
+    return 0;
+}
+
+/* ---- paths and fields ----------------------------------------------------- */
+
+const cJSON *es_path(const cJSON *src, const char *path) {
+    if (!cJSON_IsObject(src)) return NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, path);
+    if (v) return v;
+    const char *dot = strchr(path, '.');
+    while (dot) { /* "a.b.c": try "a" then "b.c" inside, "a.b" then "c" ... */
+        char head[512];
+        size_t n = (size_t)(dot - path);
+        if (n < sizeof head) {
+            memcpy(head, path, n);
+            head[n] = '\0';
+            const cJSON *o = cJSON_GetObjectItemCaseSensitive(src, head);
+            if (cJSON_IsObject(o) && (v = es_path(o, dot + 1))) return v;
+        }
+        dot = strchr(dot + 1, '.');
+    }
+    return NULL;
+}
+
+const es_field *es_field_get(const es_index *x, const char *name) {
+    for (int i = 0; i < x->n_fields; i++)
+        if (!strcmp(x->fields[i].name, name)) return &x->fields[i];
+    return NULL;
+}
+
+static int type_of(const char *t, es_ftype *out) {
+    static const struct { const char *n; es_ftype t; } tb[] = {
+        {"text", ES_TEXT},      {"match_only_text", ES_TEXT}, {"keyword", ES_KEYWORD}, {"constant_keyword", ES_KEYWORD},
+        {"wildcard", ES_KEYWORD}, {"long", ES_LONG},          {"integer", ES_LONG},     {"short", ES_LONG},
+        {"byte", ES_LONG},      {"unsigned_long", ES_LONG},   {"double", ES_DOUBLE},    {"float", ES_DOUBLE},
+        {"half_float", ES_DOUBLE}, {"scaled_float", ES_DOUBLE}, {"boolean", ES_BOOLEAN}, {"date", ES_DATE},
+        {"date_nanos", ES_DATE}, {"dense_vector", ES_VECTOR}, {"object", ES_OBJECT}};
+    for (size_t i = 0; i < sizeof tb / sizeof tb[0]; i++)
+        if (!strcmp(tb[i].n, t)) return *out = tb[i].t, 1;
+    return 0;
+}
+
+static int add_field(es_index *x, const char *name, const char *path, es_ftype t) {
+    es_field *f = realloc(x->fields, (size_t)(x->n_fields + 1) * sizeof *f);
+    if (!f) return -1;
+    x->fields = f;
+    f = &x->fields[x->n_fields++];
+    memset(f, 0, sizeof *f);
+    f->name = strdup(name);
+    f->path = strdup(path);
+    f->type = t;
+    f->vslot = f->tslot = -1;
+    snprintf(f->analyzer, sizeof f->analyzer, "%s", x->analyzer);
+    if (t == ES_VECTOR) f->vslot = x->n_vec++;
+    if (t == ES_TEXT) f->tslot = x->n_text++;
+    return 0;
+}
+
+/* Register the fields of a "properties" object (recursively); 400 text in why. */
+static int parse_props(es_index *x, const cJSON *props, const char *prefix, char *why, size_t cap) {
+    const cJSON *p;
+    cJSON_ArrayForEach(p, props) {
+        char name[512];
+        snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", p->string);
+        if (!cJSON_IsObject(p)) return snprintf(why, cap, "Expected map for property [fields] on field [%s] but got a class java.lang.String", name), -1;
+        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(p, "type");
+        const cJSON *sub = cJSON_GetObjectItemCaseSensitive(p, "properties");
+        es_ftype t = ES_OBJECT;
+        if (ty && (!cJSON_IsString(ty) || !type_of(ty->valuestring, &t)))
+            return snprintf(why, cap, "No handler for type [%s] declared on field [%s]",
+                            cJSON_IsString(ty) ? ty->valuestring : "?", name), -1;
+        if (t == ES_OBJECT) {
+            if (sub && parse_props(x, sub, name, why, cap) != 0) return -1;
+            continue;
+        }
+        if (es_field_get(x, name)) continue; /* PUT _mapping re-stating a field */
+        if (add_field(x, name, name, t) != 0) return snprintf(why, cap, "out of memory"), -1;
+        es_field *f = &x->fields[x->n_fields - 1];
+        const cJSON *an = cJSON_GetObjectItemCaseSensitive(p, "analyzer");
+        if (an) {
+            if (!cJSON_IsString(an) || (strcmp(an->valuestring, "standard") && strcmp(an->valuestring, "english")))
+                return snprintf(why, cap, "analyzer [%s] has not been configured in mappings",
+                                cJSON_IsString(an) ? an->valuestring : "?"), -1;
+            snprintf(f->analyzer, sizeof f->analyzer, "%s", an->valuestring);
+        }
+        if (t == ES_VECTOR) {
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "dims");
+            if (d && (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 4096))
+                return snprintf(why, cap, "The number of dimensions should be in the range [1, 4096] but was [%g]",
+                                cJSON_IsNumber(d) ? d->valuedouble : 0), -1;
+            f->dims = d ? (int)d->valuedouble : 0;
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, "similarity");
+            const char *sv = cJSON_IsString(s) ? s->valuestring : "cosine";
+            if (!strcmp(sv, "cosine")) f->sim = ES_SIM_COSINE;
+            else if (!strcmp(sv, "dot_product")) f->sim = ES_SIM_DOT;
+            else if (!strcmp(sv, "l2_norm")) f->sim = ES_SIM_L2;
+            else if (!strcmp(sv, "max_inner_product")) f->sim = ES_SIM_MIP;
+            else return snprintf(why, cap, "Unknown vector similarity metric provided [%s]", sv), -1;
+            const cJSON *io = cJSON_GetObjectItemCaseSensitive(p, "index_options");
+            if (io) {
+                const cJSON *it = cJSON_GetObjectItemCaseSensitive(io, "type");
+                const char *tv = cJSON_IsString(it) ? it->valuestring : "";
+                if (strcmp(tv, "hnsw") && strcmp(tv, "int8_hnsw") && strcmp(tv, "flat") && strcmp(tv, "int8_flat") &&
+                    strcmp(tv, "int4_hnsw") && strcmp(tv, "int4_flat") && strcmp(tv, "bbq_hnsw") && strcmp(tv, "bbq_flat"))
+                    return snprintf(why, cap, "Unknown vector index options type [%s] for field [%s]", tv, name), -1;
+                const char *ints[] = {"m", "ef_construction"};
+                for (int k = 0; k < 2; k++) {
+                    const cJSON *v = cJSON_GetObjectItemCaseSensitive(io, ints[k]);
+                    if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1))
+                        return snprintf(why, cap, "[%s] must be a positive integer on field [%s]", ints[k], name), -1;
+                }
+            }
+        }
+        const cJSON *mf = cJSON_GetObjectItemCaseSensitive(p, "fields"), *q;
+        cJSON_ArrayForEach(q, mf) { /* multi-fields: title.keyword reads title */
+            const cJSON *qt = cJSON_GetObjectItemCaseSensitive(q, "type");
+            es_ftype st;
+            char sn[600];
+            snprintf(sn, sizeof sn, "%s.%s", name, q->string);
+            if (!cJSON_IsString(qt) || !type_of(qt->valuestring, &st))
+                return snprintf(why, cap, "No handler for type [%s] declared on field [%s]",
+                                cJSON_IsString(qt) ? qt->valuestring : "?", sn), -1;
+            if (!es_field_get(x, sn) && add_field(x, sn, name, st) != 0) return snprintf(why, cap, "out of memory"), -1;
+        }
+    }
+    return 0;
+}
+
+static int doc_derive(es_index *x, es_doc *d);
+
+int es_map_props(es_index *x, const cJSON *props, char *why, size_t cap) {
+    if (parse_props(x, props, "", why, cap) != 0) return -1;
+    for (size_t i = 0; i < x->n_docs; i++) doc_derive(x, x->docs[i]);
+    return 0;
+}
+
+/* ---- SQLite ---------------------------------------------------------------- */
+
+static void db_exec(es_index *x, const char *sql) {
+    if (x->db) sqlite3_exec(x->db, sql, NULL, NULL, NULL);
+}
+
+static void db_meta(es_index *x, const char *k, const char *v) {
+    if (!x->db) return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO meta(k,v) VALUES(?,?)", -1, &st, NULL) != SQLITE_OK) return;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+static void db_meta_json(es_index *x, const char *k, const cJSON *j) {
+    char *s = cJSON_PrintUnformatted(j);
+    if (s) db_meta(x, k, s);
+    free(s);
+}
+
+void es_begin(es_index *x) { db_exec(x, "BEGIN IMMEDIATE"); }
+
+void es_commit(es_index *x) {
+    if (x->mapping_dirty) {
+        db_meta_json(x, "mappings", x->mappings);
+        x->mapping_dirty = 0;
+    }
+    db_exec(x, "COMMIT");
+}
+
+static int db_open(es_index *x, const char *dir, int create) {
+    char path[4500];
+    if ((size_t)snprintf(path, sizeof path, "%s/es.db", dir) >= sizeof path) return -1;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
+                     "CREATE TABLE IF NOT EXISTS docs(id TEXT PRIMARY KEY, src TEXT, version INTEGER, seq_no INTEGER);",
+                 NULL, NULL, NULL);
+    x->db = db;
+    return 0;
+}
+
+/* ---- documents ---------------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static size_t *slot_of(es_index *x, const char *id) {
+    size_t m = x->hcap - 1, i = (size_t)hash_str(id) & m;
+    for (;; i = (i + 1) & m)
+        if (!x->hash[i] || !strcmp(x->docs[x->hash[i] - 1]->id, id)) return &x->hash[i];
+}
+
+static int rehash(es_index *x, size_t cap) {
+    size_t *h = calloc(cap, sizeof *h);
+    if (!h) return -1;
+    free(x->hash);
+    x->hash = h;
+    x->hcap = cap;
+    for (size_t i = 0; i < x->n_docs; i++) *slot_of(x, x->docs[i]->id) = i + 1;
+    return 0;
+}
+
+es_doc *es_get(es_index *x, const char *id) {
+    if (!x->hcap) return NULL;
+    size_t *s = slot_of(x, id);
+    return *s ? x->docs[*s - 1] : NULL;
+}
+
+static void doc_free_derived(const es_index *x, es_doc *d) {
+    (void)x;
+    for (int i = 0; d->vec && i < d->n_vec; i++) free(d->vec[i]);
+    for (int i = 0; d->toks && i < d->n_text; i++) {
+        for (int k = 0; k < d->toks[i].n; k++) free(d->toks[i].t[k]);
+        free(d->toks[i].t);
+    }
+    free(d->vec);
+    free(d->toks);
+    d->vec = NULL;
+    d->toks = NULL;
+}
+
+static void doc_free(const es_index *x, es_doc *d) {
+    if (!d) return;
+    doc_free_derived(x, d);
+    cJSON_Delete(d->src);
+    free(d->id);
+    free(d);
+}
+
+static void tok_emit(void *user, const char *tok) {
+    es_toks *t = user;
+    char **n = realloc(t->t, (size_t)(t->n + 1) * sizeof *n);
+    if (!n) return;
+    t->t = n;
+    if ((t->t[t->n] = strdup(tok))) t->n++;
+}
+
+static void analyze_value(const char *analyzer, const cJSON *v, es_toks *t) {
+    if (cJSON_IsArray(v)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v) analyze_value(analyzer, e, t);
+    } else if (cJSON_IsString(v)) {
+        ss_analyze(analyzer, v->valuestring, tok_emit, t, NULL);
+    }
+}
+
+/* Vectors and tokens for the current mapping. */
+static int doc_derive(es_index *x, es_doc *d) {
+    doc_free_derived(x, d);
+    d->vec = calloc((size_t)x->n_vec + 1, sizeof *d->vec);
+    d->toks = calloc((size_t)x->n_text + 1, sizeof *d->toks);
+    if (!d->vec || !d->toks) return -1;
+    d->n_vec = x->n_vec;
+    d->n_text = x->n_text;
+    for (int i = 0; i < x->n_fields; i++) {
+        const es_field *f = &x->fields[i];
+        const cJSON *v = es_path(d->src, f->path);
+        if (!v) continue;
+        if (f->type == ES_TEXT) analyze_value(f->analyzer, v, &d->toks[f->tslot]);
+        if (f->type == ES_VECTOR && cJSON_IsArray(v) && f->dims > 0) {
+            float *a = malloc((size_t)f->dims * sizeof *a);
+            if (!a) return -1;
+            int k = 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, v) if (k < f->dims) a[k++] = (float)e->valuedouble;
+            d->vec[f->vslot] = a;
+        }
+    }
+    return 0;
+}
+
+static const char *tname(es_ftype t) {
+    static const char *n[] = {"text", "keyword", "long", "float", "boolean", "date", "dense_vector", "object"};
+    return n[t];
+}
+
+/* Check one mapped value; 0 ok, else why filled. */
+static int check_value(es_index *x, es_field *f, const cJSON *v, const char *id, char *why, size_t cap) {
+    if (cJSON_IsNull(v)) return 0;
+    if (f->type == ES_VECTOR) {
+        if (!cJSON_IsArray(v))
+            return snprintf(why, cap, "failed to parse: Failed to parse object: expecting token of type [START_ARRAY] for field [%s] in document with id '%s'", f->name, id), -1;
+        int n = cJSON_GetArraySize(v), k = 0;
+        double norm = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v) {
+            if (!cJSON_IsNumber(e))
+                return snprintf(why, cap, "failed to parse field [%s] of type [dense_vector] in document with id '%s'", f->name, id), -1;
+            norm += e->valuedouble * e->valuedouble;
+            k++;
+        }
+        if (f->dims == 0) { /* the first document fixes dims, as Elasticsearch does */
+            f->dims = n;
+            cJSON *m = cJSON_GetObjectItemCaseSensitive(x->mappings, "properties");
+            cJSON *fm = m ? cJSON_GetObjectItemCaseSensitive(m, f->name) : NULL;
+            if (fm && !cJSON_GetObjectItemCaseSensitive(fm, "dims")) cJSON_AddNumberToObject(fm, "dims", n);
+            x->mapping_dirty = 1;
+        }
+        if (n != f->dims)
+            return snprintf(why, cap, "failed to parse: The [dense_vector] field [%s] in doc [document with id '%s'] has a different number of dimensions [%d] than defined in the mapping [%d]", f->name, id, n, f->dims), -1;
+        if (f->sim == ES_SIM_COSINE && norm == 0)
+            return snprintf(why, cap, "failed to parse: The [cosine] similarity does not support vectors with zero magnitude. Preview of invalid vector: [%g, ...]", 0.0), -1;
+        (void)k;
+        return 0;
+    }
+    if (cJSON_IsArray(v)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v) if (check_value(x, f, e, id, why, cap) != 0) return -1;
+        return 0;
+    }
+    int ok = 1;
+    char *end;
+    switch (f->type) {
+    case ES_LONG:
+    case ES_DOUBLE:
+        if (cJSON_IsString(v)) {
+            double dv = strtod(v->valuestring, &end);
+            ok = end != v->valuestring && !*end && (f->type == ES_DOUBLE || dv == (double)(long long)dv);
+        } else
+            ok = cJSON_IsNumber(v) || (f->type == ES_LONG && 0);
+        break;
+    case ES_BOOLEAN:
+        ok = cJSON_IsBool(v) || (cJSON_IsString(v) && (!strcmp(v->valuestring, "true") || !strcmp(v->valuestring, "false") || !*v->valuestring));
+        break;
+    case ES_DATE: ok = cJSON_IsString(v) || cJSON_IsNumber(v); break;
+    case ES_TEXT:
+    case ES_KEYWORD: ok = !cJSON_IsObject(v); break;
+    default: break;
+    }
+    if (!ok) {
+        char *pv = cJSON_PrintUnformatted(v);
+        snprintf(why, cap, "failed to parse field [%s] of type [%s] in document with id '%s'. Preview of field's value: '%.80s'",
+                 f->name, tname(f->type), id, pv ? pv : "");
+        free(pv);
+        return -1;
+    }
+    return 0;
+}
+
+/* Dynamic mapping of fields never seen before (Elasticsearch's defaults:
+ * string -> text + keyword multi-field, integer -> long, real -> float). */
+static void dynamic_map(es_index *x, cJSON *props, const cJSON *obj, const char *prefix) {
+    const cJSON *v;
+    cJSON_ArrayForEach(v, obj) {
+        char name[512];
+        snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", v->string);
+        const cJSON *s = v;
+        if (cJSON_IsArray(v)) s = cJSON_GetArrayItem(v, 0);
+        if (!s || cJSON_IsNull(s)) continue;
+        cJSON *have = cJSON_GetObjectItemCaseSensitive(props, v->string);
+        if (cJSON_IsObject(s)) {
+            if (!have) {
+                have = cJSON_AddObjectToObject(props, v->string);
+                cJSON_AddObjectToObject(have, "properties");
+                x->mapping_dirty = 1;
+            }
+            cJSON *sub = cJSON_GetObjectItemCaseSensitive(have, "properties");
+            if (sub) dynamic_map(x, sub, s, name);
+            continue;
+        }
+        if (have || es_field_get(x, name)) continue;
+        cJSON *fm = cJSON_AddObjectToObject(props, v->string);
+        x->mapping_dirty = 1;
+        if (cJSON_IsString(s)) {
+            cJSON_AddStringToObject(fm, "type", "text");
+            cJSON *kw = cJSON_AddObjectToObject(cJSON_AddObjectToObject(fm, "fields"), "keyword");
+            cJSON_AddStringToObject(kw, "type", "keyword");
+            cJSON_AddNumberToObject(kw, "ignore_above", 256);
+            add_field(x, name, name, ES_TEXT);
+            char kn[600];
+            snprintf(kn, sizeof kn, "%s.keyword", name);
+            add_field(x, kn, name, ES_KEYWORD);
+        } else if (cJSON_IsBool(s)) {
+            cJSON_AddStringToObject(fm, "type", "boolean");
+            add_field(x, name, name, ES_BOOLEAN);
+        } else if (cJSON_IsNumber(s)) {
+            int integral = s->valuedouble == (double)(long long)s->valuedouble;
+            cJSON_AddStringToObject(fm, "type", integral ? "long" : "float");
+            add_field(x, name, name, integral ? ES_LONG : ES_DOUBLE);
+        }
+    }
+}
+
+static void persist_doc(es_index *x, const es_doc *d) {
+    if (!x->db) return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO docs(id,src,version,seq_no) VALUES(?,?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return;
+    char *s = cJSON_PrintUnformatted(d->src);
+    sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, s ? s : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, d->version);
+    sqlite3_bind_int64(st, 4, d->seq_no);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    free(s);
+}
+
+static int insert_doc(es_index *x, es_doc *d) {
+    if (x->n_docs == x->cap_docs) {
+        size_t cap = x->cap_docs ? x->cap_docs * 2 : 64;
+        es_doc **n = realloc(x->docs, cap * sizeof *n);
+        if (!n) return -1;
+        x->docs = n;
+        x->cap_docs = cap;
+    }
+    x->docs[x->n_docs++] = d;
+    if (x->n_docs * 2 > x->hcap) return rehash(x, x->hcap ? x->hcap * 2 : 128);
+    *slot_of(x, d->id) = x->n_docs;
+    return 0;
+}
+
+int es_put(es_index *x, const char *id, cJSON *src, int op, es_doc **out, char *etype, char *why, size_t cap) {
+    es_doc *old = es_get(x, id);
+    if (op == 1 && old) {
+        snprintf(etype, 64, "version_conflict_engine_exception");
+        snprintf(why, cap, "[%s]: version conflict, document already exists (current version [%lld])", id,
+                 (long long)old->version);
+        cJSON_Delete(src);
+        return 409;
+    }
+    if (!cJSON_IsObject(src)) {
+        snprintf(etype, 64, "document_parsing_exception");
+        snprintf(why, cap, "[1:1] failed to parse: the document with id '%s' is not a JSON object", id);
+        cJSON_Delete(src);
+        return 400;
+    }
+    cJSON *props = cJSON_GetObjectItemCaseSensitive(x->mappings, "properties");
+    if (!props) props = cJSON_AddObjectToObject(x->mappings, "properties");
+    dynamic_map(x, props, src, "");
+    for (int i = 0; i < x->n_fields; i++) {
+        const cJSON *v = es_path(src, x->fields[i].path);
+        if (v && check_value(x, &x->fields[i], v, id, why, cap) != 0) {
+            snprintf(etype, 64, "document_parsing_exception");
+            cJSON_Delete(src);
+            return 400;
+        }
+    }
+    es_doc *d = old;
+    if (!d) {
+        if (!(d = calloc(1, sizeof *d)) || !(d->id = strdup(id)) || insert_doc(x, d) != 0) {
+            if (d) free(d->id);
+            free(d);
+            cJSON_Delete(src);
+            snprintf(etype, 64, "exception");
+            snprintf(why, cap, "out of memory");
+            return 500;
+        }
+    } else
+        cJSON_Delete(d->src);
+    d->src = src;
+    d->version = old ? d->version + 1 : 1;
+    d->seq_no = x->seq++;
+    doc_derive(x, d);
+    persist_doc(x, d);
+    if (out) *out = d;
+    return old ? 200 : 201;
+}
+
+int es_remove(es_index *x, const char *id, int64_t *version, int64_t *seq_no) {
+    es_doc *d = es_get(x, id);
+    if (!d) return 0;
+    size_t i = *slot_of(x, id) - 1;
+    *version = d->version + 1;
+    *seq_no = x->seq++;
+    x->docs[i] = x->docs[--x->n_docs];
+    doc_free(x, d);
+    rehash(x, x->hcap);
+    if (x->db) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(x->db, "DELETE FROM docs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+    }
+    return 1;
+}
+
+/* ---- indices ------------------------------------------------------------------ */
+
+static int64_t now_ms(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void index_free(es_index *x) {
+    if (!x) return;
+    for (size_t i = 0; i < x->n_docs; i++) doc_free(x, x->docs[i]);
+    for (int i = 0; i < x->n_fields; i++) free(x->fields[i].name), free(x->fields[i].path);
+    free(x->fields);
+    free(x->docs);
+    free(x->hash);
+    cJSON_Delete(x->mappings);
+    cJSON_Delete(x->settings);
+    if (x->db) sqlite3_close(x->db);
+    pthread_rwlock_destroy(&x->lock);
+    free(x);
+}
+
+/* settings: {"number_of_shards":1,"index":{...}} or dotted keys -> a flat {"index":{...}}. */
+static int apply_settings(es_index *x, const cJSON *settings, char *why, size_t cap) {
+    cJSON *idx = cJSON_AddObjectToObject(x->settings, "index");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(settings, "index");
+    const cJSON *srcs[2] = {settings, in};
+    for (int s = 0; s < 2; s++) {
+        const cJSON *v;
+        cJSON_ArrayForEach(v, srcs[s]) {
+            if (s == 0 && !strcmp(v->string, "index")) continue;
+            const char *k = !strncmp(v->string, "index.", 6) ? v->string + 6 : v->string;
+            cJSON_AddItemToObject(idx, k, cJSON_Duplicate(v, 1));
+        }
+    }
+    const cJSON *sim = es_path(idx, "similarity.default");
+    if (sim) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(sim, "type");
+        if (!cJSON_IsString(t) || strcmp(t->valuestring, "BM25"))
+            return snprintf(why, cap, "Unknown Similarity type [%s] for [default]", cJSON_IsString(t) ? t->valuestring : "?"), -1;
+        const cJSON *k1 = cJSON_GetObjectItemCaseSensitive(sim, "k1"), *b = cJSON_GetObjectItemCaseSensitive(sim, "b");
+        if (k1) x->k1 = cJSON_IsNumber(k1) ? k1->valuedouble : atof(cJSON_IsString(k1) ? k1->valuestring : "1.2");
+        if (b) x->b = cJSON_IsNumber(b) ? b->valuedouble : atof(cJSON_IsString(b) ? b->valuestring : "0.75");
+    }
+    const cJSON *an = es_path(idx, "analysis.analyzer.default.type");
+    if (an) {
+        if (!cJSON_IsString(an) || (strcmp(an->valuestring, "standard") && strcmp(an->valuestring, "english")))
+            return snprintf(why, cap, "Unknown analyzer type [%s] for [default]", cJSON_IsString(an) ? an->valuestring : "?"), -1;
+        snprintf(x->analyzer, sizeof x->analyzer, "%s", an->valuestring);
+    }
+    return 0;
+}
+
+static es_index *index_new(const char *name, const cJSON *body, char *why, size_t cap) {
+    es_index *x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    pthread_rwlock_init(&x->lock, NULL);
+    snprintf(x->name, sizeof x->name, "%s", name);
+    x->k1 = 1.2;
+    x->b = 0.75;
+    snprintf(x->analyzer, sizeof x->analyzer, "standard");
+    x->created_ms = now_ms();
+    x->mappings = cJSON_CreateObject();
+    x->settings = cJSON_CreateObject();
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "mappings");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(body, "settings");
+    if (apply_settings(x, s, why, cap) != 0) goto fail;
+    if (m) {
+        cJSON_Delete(x->mappings);
+        x->mappings = cJSON_Duplicate(m, 1);
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(m, "properties");
+        if (p && parse_props(x, p, "", why, cap) != 0) goto fail;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(x->mappings, "properties")) cJSON_AddObjectToObject(x->mappings, "properties");
+    return x;
+fail:
+    index_free(x);
+    return NULL;
+}
+
+static void random_uuid(char *out) {
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char b[22] = {0};
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd >= 0) {
+        if (read(fd, b, sizeof b) != (ssize_t)sizeof b) b[0] ^= 1;
+        close(fd);
+    }
+    for (int i = 0; i < 22; i++) out[i] = tbl[b[i] & 63];
+    out[22] = '\0';
+}
+
+static int reg_add(es_registry *g, es_index *x) {
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 8;
+        es_index **n = realloc(g->ix, cap * sizeof *n);
+        if (!n) return -1;
+        g->ix = n;
+        g->cap = cap;
+    }
+    g->ix[g->n++] = x;
+    return 0;
+}
+
+es_index *es_create(es_registry *g, const char *name, const cJSON *body, ss_http_resp *resp) {
+    char why[600];
+    if (!es_valid_name(name, why, sizeof why)) {
+        es_error(resp, 400, "invalid_index_name_exception", name, "Invalid index name [%s], %s", name, why);
+        return NULL;
+    }
+    if (es_find(g, name)) {
+        es_index *o = es_find(g, name);
+        es_error(resp, 400, "resource_already_exists_exception", name, "index [%s/%s] already exists", name, o->uuid);
+        return NULL;
+    }
+    es_index *x = index_new(name, body, why, sizeof why);
+    if (!x) {
+        es_error(resp, 400, "mapper_parsing_exception", NULL, "Failed to parse mapping: %s", why);
+        return NULL;
+    }
+    random_uuid(x->uuid);
+    if (*g->dir) {
+        char dir[4400];
+        snprintf(dir, sizeof dir, "%s/%s", g->dir, name);
+        if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || db_open(x, dir, 1) != 0) {
+            es_error(resp, 500, "exception", name, "cannot create %s: %s", dir, strerror(errno));
+            index_free(x);
+            return NULL;
+        }
+        char num[32];
+        db_exec(x, "BEGIN");
+        db_meta(x, "uuid", x->uuid);
+        snprintf(num, sizeof num, "%lld", (long long)x->created_ms);
+        db_meta(x, "created", num);
+        db_meta_json(x, "mappings", x->mappings);
+        db_meta_json(x, "body_settings", cJSON_GetObjectItemCaseSensitive(body, "settings"));
+        db_exec(x, "COMMIT");
+    }
+    if (reg_add(g, x) != 0) {
+        index_free(x);
+        es_error(resp, 500, "exception", name, "out of memory");
+        return NULL;
+    }
+    return x;
+}
+
+static char *db_get_meta(sqlite3 *db, const char *k) {
+    sqlite3_stmt *st;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k=?", -1, &st, NULL) != SQLITE_OK) return NULL;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* Load DATA/es/NAME/es.db back into memory. */
+static es_index *index_load(const char *root, const char *name) {
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    es_index tmp = {0};
+    if (db_open(&tmp, dir, 0) != 0) return NULL;
+    sqlite3 *db = tmp.db;
+    char *m = db_get_meta(db, "mappings"), *s = db_get_meta(db, "body_settings"), *u = db_get_meta(db, "uuid"),
+         *c = db_get_meta(db, "created");
+    cJSON *body = cJSON_CreateObject();
+    if (m) cJSON_AddItemToObject(body, "mappings", cJSON_Parse(m));
+    if (s) cJSON_AddItemToObject(body, "settings", cJSON_Parse(s));
+    char why[600];
+    es_index *x = index_new(name, body, why, sizeof why);
+    cJSON_Delete(body);
+    if (x) {
+        snprintf(x->uuid, sizeof x->uuid, "%s", u ? u : "_na_");
+        if (c) x->created_ms = atoll(c);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "SELECT id,src,version,seq_no FROM docs ORDER BY seq_no", -1, &st, NULL) == SQLITE_OK) {
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                es_doc *d = calloc(1, sizeof *d);
+                if (!d) break;
+                d->id = strdup((const char *)sqlite3_column_text(st, 0));
+                d->src = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+                d->version = sqlite3_column_int64(st, 2);
+                d->seq_no = sqlite3_column_int64(st, 3);
+                if (d->seq_no >= x->seq) x->seq = d->seq_no + 1;
+                if (!d->src || insert_doc(x, d) != 0) {
+                    doc_free(x, d);
+                    continue;
+                }
+                doc_derive(x, d);
+            }
+            sqlite3_finalize(st);
+        }
+        x->db = db;
+    } else
+        sqlite3_close(db);
+    free(m), free(s), free(u), free(c);
+    return x;
+}
+
+es_registry *es_registry_open(const char *data_dir, ss_error *err) {
+    es_registry *g = calloc(1, sizeof *g);
+    if (!g) {
+        ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_rwlock_init(&g->lock, NULL);
+    if (data_dir && *data_dir) {
+        snprintf(g->dir, sizeof g->dir, "%s/es", data_dir);
+        if (mkdir(g->dir, 0755) != 0 && errno != EEXIST) {
+            ss_fail(err, SS_ERR_IO, "cannot create %s: %s", g->dir, strerror(errno));
+            es_registry_free(g);
+            return NULL;
+        }
+        DIR *dp = opendir(g->dir);
+        struct dirent *e;
+        while (dp && (e = readdir(dp))) {
+            if (e->d_name[0] == '.') continue;
+            es_index *x = index_load(g->dir, e->d_name);
+            if (x && reg_add(g, x) != 0) index_free(x);
+        }
+        if (dp) closedir(dp);
+    }
+    return g;
+}
+
+void es_registry_free(es_registry *g) {
+    if (!g) return;
+    for (size_t i = 0; i < g->n; i++) index_free(g->ix[i]);
+    free(g->ix);
+    pthread_rwlock_destroy(&g->lock);
+    free(g);
+}
+
+void es_acquire(es_registry *g, int exclusive) {
+    if (exclusive) pthread_rwlock_wrlock(&g->lock);
+    else pthread_rwlock_rdlock(&g->lock);
+}
+void es_release(es_registry *g) { pthread_rwlock_unlock(&g->lock); }
+
+es_index *es_find(es_registry *g, const char *name) {
+    for (size_t i = 0; i < g->n; i++)
+        if (!strcmp(g->ix[i]->name, name)) return g->ix[i];
+    return NULL;
+}
+size_t es_count_indices(es_registry *g) { return g->n; }
+es_index *es_index_at(es_registry *g, size_t i) { return i < g->n ? g->ix[i] : NULL; }
+
+int es_delete_index(es_registry *g, const char *name) {
+    for (size_t i = 0; i < g->n; i++) {
+        if (strcmp(g->ix[i]->name, name)) continue;
+        es_index *x = g->ix[i];
+        g->ix[i] = g->ix[--g->n];
+        if (*g->dir) {
+            char p[4500];
+            snprintf(p, sizeof p, "%s/%s/es.db", g->dir, name);
+            index_free(x);
+            const char *suf[] = {"", "-wal", "-shm"};
+            for (int k = 0; k < 3; k++) {
+                char q[4600];
+                snprintf(q, sizeof q, "%s%s", p, suf[k]);
+                unlink(q);
+            }
+            snprintf(p, sizeof p, "%s/%s", g->dir, name);
+            rmdir(p);
+        } else
+            index_free(x);
+        return 1;
+    }
+    return 0;
+}
