@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +403,8 @@ static int check_value(es_index *x, es_field *f, const cJSON *v, const char *id,
         if (f->sim == ES_SIM_COSINE && norm == 0)
             return snprintf(why, cap, "failed to parse: The [cosine] similarity does not support vectors with zero magnitude. Preview of invalid vector: [%g, ...]", 0.0), -1;
         (void)k;
+        if (f->sim == ES_SIM_DOT && fabs(sqrt(norm) - 1) > 1e-4)
+            return snprintf(why, cap, "failed to parse: The [dot_product] similarity can only be used with unit-length vectors. Preview of invalid vector: field [%s] in document with id '%s' has magnitude %g", f->name, id, sqrt(norm)), -1;
         return 0;
     }
     if (cJSON_IsArray(v)) {
