@@ -23,4 +23,8 @@ cJSON *es_source_param(ss_http_req *r);
  * {includes, excludes} with * wildcards on dotted paths. Returns a new object. */
 cJSON *es_source_filter(const cJSON *src, const cJSON *filter);
 
+/* es_embed.c: replace every knn query_vector_builder in a search body by the
+ * query_vector the server's model makes of its model_text. -1: resp filled. */
+int es_build_query_vectors(ss_http_req *r, cJSON *body, ss_http_resp *resp);
+
 #endif

@@ -136,8 +136,6 @@ static long run_knn(es_index *x, const cJSON *k, int size_default, cand **out, s
     const cJSON *kk = cJSON_GetObjectItemCaseSensitive(k, "k"), *nc = cJSON_GetObjectItemCaseSensitive(k, "num_candidates");
     const cJSON *sim = cJSON_GetObjectItemCaseSensitive(k, "similarity"), *bo = cJSON_GetObjectItemCaseSensitive(k, "boost");
     if (!field) return es_error(resp, 400, "x_content_parse_exception", NULL, "[knn] failed to parse field [field]: [field] is required"), -1;
-    if (cJSON_GetObjectItemCaseSensitive(k, "query_vector_builder"))
-        return es_error(resp, 400, "illegal_argument_exception", NULL, "[knn] query_vector_builder is not supported yet; send query_vector (POST /v1/embeddings embeds text)"), -1;
     if (!cJSON_IsArray(qv)) return es_error(resp, 400, "illegal_argument_exception", NULL, "[knn] requires a query vector; [query_vector] is missing"), -1;
     int kv = kk ? (int)kk->valuedouble : size_default;
     int ncv = nc ? (int)nc->valuedouble : (int)fmin(fmax(1.5 * kv, 1), 10000);
@@ -334,6 +332,10 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
         es_error(resp, 400, "illegal_argument_exception", NULL,
                  size < 0 ? "[size] parameter cannot be negative, found [%ld]" : "Result window is too large, from + size must be less than or equal to: [10000] but was [%ld].",
                  size < 0 ? size : from + size);
+        cJSON_Delete(body);
+        return SS_HTTP_DONE;
+    }
+    if (es_build_query_vectors(r, body, resp) != 0) {
         cJSON_Delete(body);
         return SS_HTTP_DONE;
     }

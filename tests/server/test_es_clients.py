@@ -178,6 +178,9 @@ def main():
     r = es.search(index=index, knn={"field": "embedding", "query_vector": qv, "k": 10, "num_candidates": 100},
                   source_excludes=["embedding"])
     same_hits(r, brute_knn(docs, vecs, qv, 10), "knn k=10")
+    rb = es.search(index=index, knn={"field": "embedding", "k": 10, "num_candidates": 100, "query_vector_builder": {
+        "text_embedding": {"model_id": "semsearch", "model_text": "a woman from France"}}}, source=False)
+    same_hits(rb, brute_knn(docs, vecs, qv, 10), "knn with query_vector_builder (embedded by the server)")
     check("embedding" not in r["hits"]["hits"][0]["_source"] and "name" in r["hits"]["hits"][0]["_source"],
           "_source excludes")
     check(r["hits"]["total"] == {"value": 10, "relation": "eq"}, f"knn total {r['hits']['total']}")
