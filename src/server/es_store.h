@@ -125,6 +125,12 @@ cJSON *es_shards_read(void);
 int es_valid_name(const char *name, char *why, size_t cap);
 int es_refresh_param_ok(ss_http_req *r, ss_http_resp *resp);
 
+/* es_mapping.c, for es_store.c: register fields; check values; map unseen fields. */
+int es__add_field(es_index *x, const char *name, const char *path, es_ftype t);
+int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *why, size_t cap);
+int es__check_value(es_index *x, es_field *f, const cJSON *v, const char *id, char *why, size_t cap);
+void es__dynamic_map(es_index *x, cJSON *props, const cJSON *obj, const char *prefix);
+
 /* es_query.c */
 typedef struct es_query es_query;
 /* Parse a query object; NULL + resp filled (400 parsing_exception) on error. */
