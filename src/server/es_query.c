@@ -17,7 +17,7 @@
 
 #include "server/es_store.h"
 
-typedef enum { Q_ALL, Q_NONE, Q_MATCH, Q_TERM, Q_TERMS, Q_RANGE, Q_EXISTS, Q_IDS, Q_BOOL, Q_DISMAX } q_kind;
+typedef enum { Q_ALL, Q_NONE, Q_MATCH, Q_TERM, Q_TERMS, Q_RANGE, Q_EXISTS, Q_IDS, Q_BOOL, Q_DISMAX, Q_KNN } q_kind;
 
 struct es_query {
     q_kind kind;
@@ -34,6 +34,13 @@ struct es_query {
     es_query **kids[4]; /* bool: must, should, filter, must_not; dismax: kids[0] */
     int n_kids[4];
     int msm;
+    /* knn query: the vector, how many to keep, the kept (doc, score) sorted by doc pointer */
+    float *qvec;
+    int dims, keep;
+    double min_sim;
+    int has_min_sim;
+    struct knn_hit { const es_doc *d; double s; } *hits;
+    size_t n_hits;
 };
 
 static void fail(ss_http_resp *resp, const char *fmt, const char *a, const char *b) {
@@ -50,6 +57,8 @@ void es_query_free(es_query *q) {
     free(q->terms);
     free(q->idf);
     free(q->path);
+    free(q->qvec);
+    free(q->hits);
     cJSON_Delete(q->value);
     free(q);
 }
@@ -275,6 +284,38 @@ es_query *es_query_parse(es_index *x, const cJSON *j, ss_http_resp *resp) {
         }
         return q;
     }
+    if (!strcmp(name, "knn")) { /* the knn query: its k (or num_candidates) nearest, filter inside */
+        const char *fname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "field"));
+        const cJSON *qv = cJSON_GetObjectItemCaseSensitive(body, "query_vector");
+        const es_field *f = fname ? es_field_get(x, fname) : NULL;
+        if (!fname || !cJSON_IsArray(qv))
+            return fail(resp, "[knn] query needs [field] and [query_vector]%s%s", "", NULL), NULL;
+        if (!f || f->type != ES_VECTOR) {
+            es_error(resp, 400, "illegal_argument_exception", NULL, "[knn] queries are only supported on [dense_vector] fields; [%s] is not one", fname);
+            return NULL;
+        }
+        int n = cJSON_GetArraySize(qv);
+        if (f->dims && n != f->dims) {
+            es_error(resp, 400, "illegal_argument_exception", NULL,
+                     "The query vector has a different number of dimensions [%d] than the document vectors [%d].", n, f->dims);
+            return NULL;
+        }
+        if (!(q = qnew(Q_KNN))) return NULL;
+        set_field(q, x, fname);
+        q->boost = boost;
+        q->dims = n;
+        q->qvec = malloc((size_t)n * sizeof *q->qvec + 1);
+        int i = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, qv) q->qvec[i++] = (float)e->valuedouble;
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(body, "k"), *nc = cJSON_GetObjectItemCaseSensitive(body, "num_candidates");
+        q->keep = k ? (int)k->valuedouble : nc ? (int)nc->valuedouble : 10;
+        const cJSON *sim = cJSON_GetObjectItemCaseSensitive(body, "similarity");
+        if (sim) q->has_min_sim = 1, q->min_sim = sim->valuedouble;
+        const cJSON *flt = cJSON_GetObjectItemCaseSensitive(body, "filter");
+        if (flt && !parse_clauses(x, q, 2, flt, resp)) return es_query_free(q), NULL;
+        return q;
+    }
     es_error(resp, 400, "parsing_exception", NULL, "unknown query [%s]", name);
     return NULL;
 }
@@ -293,10 +334,47 @@ static int value_eq(const cJSON *dv, const cJSON *qv, es_ftype t);
 
 static double idf_of(double N, double n) { return log(1 + (N - n + 0.5) / (n + 0.5)); }
 
+static int by_score_desc(const void *a, const void *b) {
+    const struct knn_hit *x = a, *y = b;
+    return x->s < y->s ? 1 : x->s > y->s ? -1 : 0;
+}
+static int by_doc(const void *a, const void *b) {
+    const struct knn_hit *x = a, *y = b;
+    return x->d < y->d ? -1 : x->d > y->d;
+}
+
+/* The knn query's nearest documents, computed once per search. */
+static void knn_prepare(es_query *q, es_index *x) {
+    const es_field *f = &x->fields[q->field];
+    free(q->hits);
+    q->hits = malloc((x->n_docs + 1) * sizeof *q->hits);
+    q->n_hits = 0;
+    if (!q->hits) return;
+    for (size_t i = 0; i < x->n_docs; i++) {
+        const es_doc *d = x->docs[i];
+        if (f->vslot >= d->n_vec || !d->vec[f->vslot] || f->dims != q->dims) continue;
+        int ok = 1;
+        double t;
+        for (int k = 0; k < q->n_kids[2] && ok; k++) ok = es_query_eval(q->kids[2][k], x, d, &t);
+        if (!ok) continue;
+        double raw, sc = es_vec_score(f->sim, q->qvec, d->vec[f->vslot], f->dims, &raw);
+        if (q->has_min_sim && (f->sim == ES_SIM_L2 ? raw > q->min_sim : raw < q->min_sim)) continue;
+        q->hits[q->n_hits].d = d;
+        q->hits[q->n_hits++].s = sc;
+    }
+    qsort(q->hits, q->n_hits, sizeof *q->hits, by_score_desc);
+    if (q->n_hits > (size_t)q->keep) q->n_hits = (size_t)q->keep;
+    qsort(q->hits, q->n_hits, sizeof *q->hits, by_doc);
+}
+
 void es_query_prepare(es_query *q, es_index *x) {
     if (!q) return;
     for (int k = 0; k < 4; k++)
         for (int i = 0; i < q->n_kids[k]; i++) es_query_prepare(q->kids[k][i], x);
+    if (q->kind == Q_KNN) {
+        knn_prepare(q, x);
+        return;
+    }
     if (q->field < 0 || (q->kind != Q_MATCH && q->kind != Q_TERM)) return;
     const es_field *f = &x->fields[q->field];
     if (f->type == ES_TEXT) {
@@ -427,6 +505,12 @@ int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double 
         }
         if (!value_eq(es_path(d->src, f->path), q->value, f->type)) return 0;
         *score = q->boost * (f->type == ES_KEYWORD && q->idf ? q->idf[0] / (1 + x->k1) : 1);
+        return 1;
+    }
+    case Q_KNN: {
+        struct knn_hit key = {d, 0}, *h = bsearch(&key, q->hits, q->n_hits, sizeof *q->hits, by_doc);
+        if (!h) return 0;
+        *score = q->boost * h->s;
         return 1;
     }
     case Q_DISMAX: {

@@ -190,6 +190,9 @@ def main():
     check(all(h["_source"]["country"] == "Japan" and set(h["_source"]) == {"name", "country"}
               for h in r["hits"]["hits"]), "filtered knn: every hit from Japan, _source includes")
 
+    r = es.search(index=index, query={"knn": {"field": "embedding", "query_vector": qv, "k": 7, "num_candidates": 50,
+                                              "filter": {"term": {"gender": "male"}}}}, size=20)
+    same_hits(r, brute_knn(docs, vecs, qv, 7, lambda d: d["gender"] == "male"), "knn query (in query) + filter")
     r = es.search(index=index, query={"match": {"name": "Alice Tanaka"}}, size=20)
     exp = bm25(docs, "name", "Alice Tanaka")
     same_hits(r, exp[:20], "match name (BM25)")
