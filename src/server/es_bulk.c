@@ -19,6 +19,7 @@ typedef struct bulk_item {
     char index[256];
     char id[512];
     int has_id;
+    int64_t if_seq_no, if_term; /* -1: unconditional */
     cJSON *src;         /* parsed source line (NULL: delete, or it failed to parse) */
     char parse_err[256];
 } bulk_item;
@@ -120,6 +121,9 @@ static int bulk(ss_http_req *r, ss_http_resp *resp) {
         snprintf(e->index, sizeof e->index, "%s", ix);
         if (cJSON_IsString(id)) snprintf(e->id, sizeof e->id, "%s", id->valuestring), e->has_id = 1;
         else if (cJSON_IsNumber(id)) snprintf(e->id, sizeof e->id, "%lld", (long long)id->valuedouble), e->has_id = 1;
+        const cJSON *isq = cJSON_GetObjectItemCaseSensitive(op, "if_seq_no"), *ipt = cJSON_GetObjectItemCaseSensitive(op, "if_primary_term");
+        e->if_seq_no = cJSON_IsNumber(isq) ? (int64_t)isq->valuedouble : -1;
+        e->if_term = cJSON_IsNumber(ipt) ? (int64_t)ipt->valuedouble : -1;
         cJSON_Delete(a);
         if ((e->op == ES_OP_UPDATE || e->op == ES_OP_DELETE) && !e->has_id) {
             es_error(resp, 400, "action_request_validation_exception", NULL, "Validation Failed: 1: id is missing;");
@@ -193,7 +197,7 @@ static int bulk(ss_http_req *r, ss_http_resp *resp) {
         } else {
             cJSON *body = e->src;
             if (e->op != ES_OP_UPDATE) e->src = NULL; /* es_apply takes it */
-            st = es_apply(cur, e->op, e->id, body, &item);
+            st = es_apply_if(cur, e->op, e->id, body, e->if_seq_no, e->if_term, &item);
         }
         cJSON_AddNumberToObject(item, "status", st);
         if (cJSON_GetObjectItemCaseSensitive(item, "error")) any_err = 1;

@@ -93,6 +93,25 @@ static void merge(cJSON *dst, const cJSON *src) {
     }
 }
 
+int es_apply_if(es_index *x, es_op op, const char *id, cJSON *body, int64_t if_seq_no, int64_t if_term, cJSON **out) {
+    if (if_seq_no >= 0 || if_term >= 0) {
+        es_doc *cur = es_get(x, id);
+        if (!cur || cur->seq_no != if_seq_no || if_term != 1) {
+            char why[600];
+            if (cur)
+                snprintf(why, sizeof why, "[%s]: version conflict, required seqNo [%lld], primary term [%lld]. current document has seqNo [%lld] and primary term [1]",
+                         id, (long long)if_seq_no, (long long)if_term, (long long)cur->seq_no);
+            else
+                snprintf(why, sizeof why, "[%s]: version conflict, required seqNo [%lld], primary term [%lld]. but no document was found",
+                         id, (long long)if_seq_no, (long long)if_term);
+            if (op != ES_OP_UPDATE) cJSON_Delete(body);
+            *out = item_error(x, id, "version_conflict_engine_exception", why);
+            return 409;
+        }
+    }
+    return es_apply(x, op, id, body, out);
+}
+
 int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
     char et[64], why[1024];
     es_doc *d = NULL;
@@ -185,7 +204,8 @@ static int write_doc(ss_http_req *r, ss_http_resp *resp, es_op op, const char *i
     pthread_rwlock_wrlock(&x->lock);
     es_begin(x);
     cJSON *item = NULL;
-    int st = es_apply(x, op, id, op == ES_OP_UPDATE ? body : body, &item);
+    const char *isq = ss_http_query(r, "if_seq_no"), *ipt = ss_http_query(r, "if_primary_term");
+    int st = es_apply_if(x, op, id, body, isq ? atoll(isq) : -1, ipt ? atoll(ipt) : -1, &item);
     es_commit(x);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
@@ -212,7 +232,8 @@ static int delete_doc(ss_http_req *r, ss_http_resp *resp) {
     pthread_rwlock_wrlock(&x->lock);
     es_begin(x);
     cJSON *item = NULL;
-    int st = es_apply(x, ES_OP_DELETE, id, NULL, &item);
+    const char *isq = ss_http_query(r, "if_seq_no"), *ipt = ss_http_query(r, "if_primary_term");
+    int st = es_apply_if(x, ES_OP_DELETE, id, NULL, isq ? atoll(isq) : -1, ipt ? atoll(ipt) : -1, &item);
     es_commit(x);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);

@@ -16,6 +16,9 @@ void es_gen_id(char *out); /* 20 chars + NUL */
  * borrowed for update, NULL for delete. *out = the item (Elasticsearch's
  * shape, "error" inside on failure); returns its HTTP status. */
 int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out);
+/* The same with optimistic concurrency control: if_seq_no >= 0 requires the
+ * document to exist with that _seq_no (primary term is always 1), else 409. */
+int es_apply_if(es_index *x, es_op op, const char *id, cJSON *body, int64_t if_seq_no, int64_t if_term, cJSON **out);
 /* GET _doc's body (found or not); filter as es_source_filter takes it. */
 cJSON *es_get_json(es_index *x, const char *id, const cJSON *source_filter);
 cJSON *es_source_param(ss_http_req *r);

@@ -110,6 +110,12 @@ int main(void) {
     CHECK(req("PUT", "/books/_doc/1", "{\"title\":\"The running dog runs\",\"tag\":\"b\",\"n\":7,\"v\":[1,2,2]}", &o) == 200);
     CHECK(str_at(o, "result") && !strcmp(str_at(o, "result"), "updated") && num_at(o, "_version") == 2);
     cJSON_Delete(o);
+    CHECK(req("PUT", "/books/_doc/1?if_seq_no=0&if_primary_term=1", "{\"title\":\"x\"}", &o) == 409); /* seq_no is 1 now */
+    CHECK_CONTAINS(str_at(o, "error/reason"), "required seqNo [0], primary term [1]. current document has seqNo [1]");
+    cJSON_Delete(o);
+    CHECK(req("POST", "/_bulk", "{\"delete\":{\"_index\":\"books\",\"_id\":\"1\",\"if_seq_no\":0,\"if_primary_term\":1}}\n", &o) == 200);
+    CHECK(num_at(o, "items/0/delete/status") == 409);
+    cJSON_Delete(o);
     CHECK(req("PUT", "/books/_create/1", "{\"title\":\"x\"}", &o) == 409);
     CHECK(str_at(o, "error/type") && !strcmp(str_at(o, "error/type"), "version_conflict_engine_exception"));
     cJSON_Delete(o);

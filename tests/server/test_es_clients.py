@@ -244,6 +244,14 @@ def main():
     check(r["result"] == "noop", "update with the same values: noop")
     check(es.get(index=index, id="5")["_source"]["age"] == 101 and
           es.get(index=index, id="5")["_source"]["name"] == docs[5]["name"], "partial update merged")
+    cur = es.get(index=index, id="6")
+    r = es.index(index=index, id="6", document=cur["_source"], if_seq_no=cur["_seq_no"], if_primary_term=1)
+    check(r["result"] == "updated", "index with the current if_seq_no")
+    try:
+        es.index(index=index, id="6", document=cur["_source"], if_seq_no=cur["_seq_no"], if_primary_term=1)
+        check(False, "a stale if_seq_no raises")
+    except ConflictError as e:
+        check(e.error == "version_conflict_engine_exception", "stale if_seq_no: ConflictError")
     r = es.update(index=index, id="new-1", doc={"name": "Zed Olsen"}, doc_as_upsert=True)
     check(r["result"] == "created", "doc_as_upsert creates")
     try:
