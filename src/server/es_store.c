@@ -326,12 +326,28 @@ int es_put(es_index *x, const char *id, cJSON *src, int op, es_doc **out, char *
 int es_remove(es_index *x, const char *id, int64_t *version, int64_t *seq_no) {
     es_doc *d = es_get(x, id);
     if (!d) return 0;
-    size_t i = *slot_of(x, id) - 1;
+    size_t *slot = slot_of(x, id), i = *slot - 1, m = x->hcap - 1;
     *version = d->version + 1;
     *seq_no = x->seq++;
-    x->docs[i] = x->docs[--x->n_docs];
+    /* Linear-probing delete by backward shift: later entries of the probe
+     * run move up into the hole unless their home slot lies after it. */
+    size_t hole = (size_t)(slot - x->hash);
+    x->hash[hole] = 0;
+    for (size_t j = (hole + 1) & m; x->hash[j]; j = (j + 1) & m) {
+        size_t home = (size_t)hash_str(x->docs[x->hash[j] - 1]->id) & m;
+        if (((j - home) & m) >= ((j - hole) & m)) {
+            x->hash[hole] = x->hash[j];
+            x->hash[j] = 0;
+            hole = j;
+        }
+    }
+    /* the last document moves into position i: repoint its slot */
+    size_t last = --x->n_docs;
+    if (i != last) {
+        x->docs[i] = x->docs[last];
+        *slot_of(x, x->docs[i]->id) = i + 1;
+    }
     doc_free(x, d);
-    rehash(x, x->hcap);
     if (x->db) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(x->db, "DELETE FROM docs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {

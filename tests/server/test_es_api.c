@@ -221,6 +221,31 @@ int main(void) {
     CHECK(req("POST", "/_bulk", "{\"index\":{}}\n{}\n", &o) == 400); /* no index */
     cJSON_Delete(o);
 
+    /* many deletes: every other of 400 documents, then each one checked */
+    {
+        size_t cap = 400 * 160, len = 0;
+        char *nd = malloc(cap);
+        for (int i = 0; i < 400; i++)
+            len += (size_t)snprintf(nd + len, cap - len, "{\"index\":{\"_index\":\"many\",\"_id\":\"k%d\"}}\n{\"n\":%d}\n", i, i);
+        CHECK(req("POST", "/_bulk", nd, &o) == 200 && cJSON_IsFalse(cJSON_GetObjectItem(o, "errors")));
+        cJSON_Delete(o);
+        len = 0;
+        for (int i = 0; i < 400; i += 2) len += (size_t)snprintf(nd + len, cap - len, "{\"delete\":{\"_index\":\"many\",\"_id\":\"k%d\"}}\n", i);
+        CHECK(req("POST", "/_bulk", nd, &o) == 200 && cJSON_IsFalse(cJSON_GetObjectItem(o, "errors")));
+        cJSON_Delete(o);
+        free(nd);
+        int right = 0;
+        for (int i = 0; i < 400; i++) {
+            char p[64];
+            snprintf(p, sizeof p, "/many/_doc/k%d", i);
+            right += req("GET", p, NULL, NULL) == (i % 2 ? 200 : 404);
+        }
+        CHECKF(right == 400, "after deleting every other of 400: %d of 400 lookups right", right);
+        CHECK(req("POST", "/many/_count", NULL, &o) == 200 && num_at(o, "count") == 200);
+        cJSON_Delete(o);
+        CHECK(req("DELETE", "/many", NULL, NULL) == 200);
+    }
+
     /* _cat, _mget, persistence across a restart */
     http_resp hr = {0};
     CHECK(http_do(port, "GET", "/_cat/indices", NULL, NULL, &hr) == 0 && hr.status == 200 && hr.body &&
