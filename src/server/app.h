@@ -22,6 +22,7 @@ struct ss_server {
     char node_name[128], cluster_name[128];
     char cluster_uuid[32], node_id[32];
     char data_dir[4096];
+    struct es_registry *es; /* the Elasticsearch indices (es_store.c) */
     int max_client_batch;
     double started;
 };
@@ -30,5 +31,8 @@ struct ss_server {
 int ss_es_basic_routes(ss_router *rt);
 /* embed_api.c: TEI's /embed /tokenize /info /health (and POST /), OpenAI's /v1/embeddings, /metrics */
 int ss_embed_routes(ss_router *rt);
+
+/* es_indices.c, es_docs.c, es_bulk.c, es_search.c: indices, documents, _bulk, _search over es_store.c */
+int ss_es_routes(ss_router *rt);
 
 #endif

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "server/app.h"
 #include "server/auth.h"
+#include "server/es_store.h"
 
 static char *read_file(const char *path, ss_error *err) {
     FILE *f = fopen(path, "rb");
@@ -93,7 +94,8 @@ ss_server *ss_server_start(ss_model *model, const ss_server_options *opts, ss_er
         ss_fail(err, SS_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (ss_es_basic_routes(s->router) != 0 || ss_embed_routes(s->router) != 0) {
+    if (!(s->es = es_registry_open(s->data_dir, err))) goto fail;
+    if (ss_es_basic_routes(s->router) != 0 || ss_embed_routes(s->router) != 0 || ss_es_routes(s->router) != 0) {
         ss_fail(err, SS_ERR_NOMEM, "cannot register routes");
         goto fail;
     }
@@ -107,6 +109,7 @@ ss_server *ss_server_start(ss_model *model, const ss_server_options *opts, ss_er
     if (!(s->http = ss_http_start(&ho, err))) goto fail;
     return s;
 fail:
+    es_registry_free(s->es);
     ss_batcher_free(s->batcher);
     ss_router_free(s->router);
     ss_metrics_free(s->metrics);
@@ -134,6 +137,7 @@ void ss_server_stop(ss_server *s, int grace_s) {
     }
     ss_http_close(s->http);
     ss_batcher_free(s->batcher);
+    es_registry_free(s->es);
     ss_router_free(s->router);
     ss_metrics_free(s->metrics);
     ss_auth_free(s->auth);
