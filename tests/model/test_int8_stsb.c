@@ -93,7 +93,8 @@ static double *read_gold(size_t *np) {
 }
 
 static double spearman(const float *emb, int d, const double *gold, int np) {
-    double *cs = malloc(np * sizeof *cs), *rc = malloc(np * sizeof *rc), *rg = malloc(np * sizeof *rg);
+    REQUIRE(np > 0);
+    double *cs = calloc((size_t)np, sizeof *cs), *rc = calloc((size_t)np, sizeof *rc), *rg = calloc((size_t)np, sizeof *rg);
     REQUIRE(cs && rc && rg);
     for (int i = 0; i < np; i++) cs[i] = tu_cos(emb + 2 * (size_t)i * d, emb + (2 * (size_t)i + 1) * d, d);
     rank(cs, np, rc);
