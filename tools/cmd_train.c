@@ -161,7 +161,7 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
     int kind = ss_loss_parse(loss);
     if (kind < 0) {
         free(columns);
-        return cli_usage_error(&spec, "unknown --loss %s", loss);
+        return cli_usage_error(&spec, "unknown loss %s", loss);
     }
     o.loss = ss_loss_defaults((ss_loss_kind)kind);
     o.simcse = !strcmp(loss, "simcse");
