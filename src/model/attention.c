@@ -13,7 +13,7 @@
 
 /* MPNet / T5 bidirectional relative-position bucket of n = query - key
  * (max_distance 128, as MPNet's compute_position_bias). */
-static int rel_bucket(int n, int num_buckets, int max_distance) {
+int ss_rel_bucket(int n, int num_buckets, int max_distance) {
     int ret = 0;
     num_buckets /= 2;
     if (n < 0) {
@@ -50,7 +50,7 @@ void ss_attention_forward(float *atty, float *att, const float *qkv, int L, int 
     if (rel_bias) {
         /* The bias depends only on q - k in [-(L-1), L-1]: tabulate it once. */
         float *bt = s->bias;
-        for (int n = -(L - 1); n <= L - 1; n++) bt[n + L - 1] = rel_bias[rel_bucket(n, rel_buckets, 128) * nh + h];
+        for (int n = -(L - 1); n <= L - 1; n++) bt[n + L - 1] = rel_bias[ss_rel_bucket(n, rel_buckets, 128) * nh + h];
         for (int q = 0; q < L; q++)
             for (int k = 0; k < L; k++) S[(size_t)q * L + k] += bt[q - k + L - 1];
     }

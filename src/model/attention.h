@@ -16,6 +16,11 @@ typedef struct ss_attn_scratch {
  * qkv points at the sequence's first row of the [T, 3H] q | k | v buffer and
  * atty at its first row of [T, H]. rel_bias is MPNet's [rel_buckets, nh]
  * table (NULL for BERT). att may equal s->scores (nothing kept). */
+/* MPNet / T5 bidirectional relative-position bucket of n = query - key
+ * (MPNet uses max_distance 128). One formula for the forward pass and the
+ * training backward, so every score's gradient lands in the bucket it read. */
+int ss_rel_bucket(int n, int num_buckets, int max_distance);
+
 void ss_attention_forward(float *atty, float *att, const float *qkv, int L, int H, int nh, int h,
                           const float *rel_bias, int rel_buckets, const ss_attn_scratch *s);
 

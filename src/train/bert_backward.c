@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "kernels/backward.h"
+#include "model/attention.h"
 #include "train/optim.h"
 
 void ss_tf_bwork_free(ss_tf_bwork *b) {
@@ -47,24 +48,6 @@ static ss_status bwork_reserve(ss_tf_bwork *b, const ss_tf_config *c, int T, siz
         b->cap_T = cT, b->cap_att = ca, b->cap_L = cL;
     }
     return SS_OK;
-}
-
-/* MPNet's bidirectional relative-position bucket of n = query - key, the same
- * float formula as the forward (model/attention.c) so that every score lands
- * in the bucket it was read from. */
-static int rel_bucket(int n, int num_buckets, int max_distance) {
-    int ret = 0;
-    num_buckets /= 2;
-    if (n < 0) {
-        ret += num_buckets;
-        n = -n;
-    }
-    int max_exact = num_buckets / 2;
-    if (n < max_exact) return ret + n;
-    int v = max_exact + (int)(logf((float)n / max_exact) / logf((float)max_distance / max_exact) *
-                              (num_buckets - max_exact));
-    if (v > num_buckets - 1) v = num_buckets - 1;
-    return ret + v;
 }
 
 static void relu_backward(float *dinp, const float *x, const float *dout, size_t n) {
@@ -131,7 +114,7 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
                     const float *s = datt + a->att_off[b] + (size_t)h * L * L;
                     for (int i = 0; i < L; i++)
                         for (int j = 0; j < L; j++)
-                            g.rel_bias[rel_bucket(i - j, c->rel_buckets, 128) * nh + h] += s[(size_t)i * L + j];
+                            g.rel_bias[ss_rel_bucket(i - j, c->rel_buckets, 128) * nh + h] += s[(size_t)i * L + j];
                 }
             }
         /* Q, K, V projections into the layer input's gradient */
