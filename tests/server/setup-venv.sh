@@ -10,6 +10,11 @@ dir=${1:?usage: setup-venv.sh DIR [REQUIREMENTS]}
 here=$(cd "$(dirname "$0")" && pwd)
 req="$here/${2:-requirements.txt}"
 stamp="$dir/.semsearch-requirements"
+# Two tests (test_server_clients, test_es_clients) may ask for the same venv at
+# once under ctest -j: one builds it while the other waits for the lock.
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
 if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then exit 0; fi
 rm -rf "$dir"
 python3 -m venv "$dir" || { echo "setup-venv: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
