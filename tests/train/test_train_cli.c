@@ -96,6 +96,7 @@ int main(void) {
         CHECKF(fabs(sp0 - sp_cli) < 0.01, "eval before training %.4f vs eval sts %.4f", sp0, sp_cli);
     }
     CHECK_CONTAINS(err, "best ");
+    free(out), free(err);
     /* an STSb file for the cosine loss: label 4 / 5 picked automatically */
     snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss cosine --batch-size 2 --max-steps 2", MODEL, sts);
     rc = run(cmd, &out, &err);
