@@ -639,6 +639,41 @@ ss_status ss_analyze(const char *analyzer, const char *text,
                      void (*emit)(void *user, const char *token), void *user, ss_error *err);
 /* @@STORE-API-END@@ */
 
+/* @@COLLECTION-ITER-BEGIN@@ (srvops: `semsearch push`) */
+/* The settings a collection was created with, for tools that describe it to
+ * another system (push writes an Elasticsearch mapping from them). Strings
+ * point into the handle: valid until ss_collection_close. */
+typedef struct ss_collection_info {
+    int dim;
+    ss_metric metric;
+    ss_index_type index_type;
+    int hnsw_m, ef_construction;  /* 0 = the index defaults */
+    const char *fields;           /* embedded fields "a,b", or NULL with a template */
+    const char *template_text;    /* or NULL */
+    const char *analyzer;
+    const char *model_path;
+} ss_collection_info;
+void ss_collection_info_get(const ss_collection *c, ss_collection_info *out);
+
+/* Every document with its stored vector, in rowid order (rowids are never
+ * reused, so "rowid > last one sent" is a resumable position). Reads pages
+ * of documents, each in its own short read transaction, so a long iteration
+ * never pins the WAL; documents written meanwhile with a higher rowid are
+ * seen. The document and its strings are valid until the next call. */
+typedef struct ss_collection_iter ss_collection_iter;
+typedef struct ss_doc_vec {
+    int64_t rowid;
+    const char *id;          /* external id */
+    const char *fields_json; /* the stored fields, one JSON object */
+    const char *text;        /* the embedded text */
+    const float *vector;     /* dim floats, NULL when the document has none */
+} ss_doc_vec;
+ss_collection_iter *ss_collection_iter_new(ss_collection *c, int64_t after_rowid, ss_error *err);
+/* 1: *out is the next document; 0: no more; -1: error (err says why). */
+int ss_collection_iter_next(ss_collection_iter *it, ss_doc_vec *out, ss_error *err);
+void ss_collection_iter_free(ss_collection_iter *it);
+/* @@COLLECTION-ITER-END@@ */
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,7 @@ typedef struct cli_globals {
     X(shell, "interactive search prompt over a collection (libedit)")                                       \
     X(eval_ir, "BEIR evaluation of a collection: nDCG@10, MRR@10, MAP@100, recall@k (pytrec_eval definitions)") \
     X(train, "fine-tune a model on CSV/TSV/JSONL pairs or triplets (MNRL, cosine, contrastive, ...)")      \
+    X(push, "send a collection's documents and vectors to an Elasticsearch-compatible _bulk endpoint (resumable)") \
     X(eval, "eval sts FILE: Spearman / Pearson x100 of cosine vs gold scores")
 
 #define SS_DECLARE_VERB(verb, summary) int cmd_##verb(int argc, char **argv, const cli_globals *g);
