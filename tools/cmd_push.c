@@ -557,7 +557,7 @@ int cmd_push(int argc, char **argv, const cli_globals *g) {
     }
     snprintf(path, sizeof path, "/%s/_bulk", index);
     double t0 = now_s(), last_report = t0;
-    long long sent_now = 0, ok0 = st.acknowledged;
+    long long sent_now = 0, bad_now = 0;
     ss_doc_vec d;
     int more = 1, failed = 0;
     while (more) {
@@ -589,6 +589,7 @@ int cmd_push(int argc, char **argv, const cli_globals *g) {
             } else {
                 st.acknowledged += ok;
                 st.failed += bad;
+                bad_now += bad;
                 st.last_rowid = last;
                 sent_now += (long long)n;
                 if (state_save(state_path, url, index, &st) != 0) {
@@ -618,11 +619,10 @@ int cmd_push(int argc, char **argv, const cli_globals *g) {
     if (code < 200 || code >= 300)
         fprintf(stderr, "semsearch push: warning: POST %s answered %ld %s\n", path, code, code ? "" : errmsg);
     double dt = now_s() - t0;
-    printf("pushed %lld documents to %s/%s in %.1f s (%lld acknowledged in total, %lld rejected)\n", sent_now, url,
-           index, dt, st.acknowledged, st.failed);
-    (void)ok0;
-    rc = st.failed ? 1 : 0;
-    if (st.failed) fprintf(stderr, "semsearch push: %lld document(s) were rejected (see above)\n", st.failed);
+    printf("pushed %lld documents to %s/%s in %.1f s (%lld rejected; %lld acknowledged, %lld rejected in all runs)\n",
+           sent_now, url, index, dt, bad_now, st.acknowledged, st.failed);
+    rc = bad_now ? 1 : 0;
+    if (bad_now) fprintf(stderr, "semsearch push: %lld document(s) were rejected (see above)\n", bad_now);
 done_bufs:
     free(items);
     free(resp.p);
