@@ -121,6 +121,10 @@ int cmd_serve(int argc, char **argv, const cli_globals *g) {
         ss_model_free(m);
         return 1;
     }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    /* before the "listening on" line, which tests and scripts wait for */
+    printf("semsearch serve: accepting up to %d connections (open-file limit %llu)\n", ss_server_max_connections(s),
+           (unsigned long long)rl.rlim_cur);
     int v6 = strchr(host, ':') != NULL; /* an IPv6 address goes in brackets in a URL */
     printf("semsearch serve: listening on %s://%s%s%s:%d (model %s, dim %d, data %s)\n",
            ss_server_tls(s) ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", ss_server_port(s),

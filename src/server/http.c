@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ struct ss_http {
     struct MHD_Daemon *d;
     ss_http_options o;
     int port, tls;
+    int max_connections; /* what MHD was told: --max-connections, clamped to the open-file limit */
     pthread_mutex_t mu;
     pthread_cond_t idle;
     int in_flight; /* requests whose headers are in and whose response is not done */
@@ -128,6 +130,7 @@ void *ss_http_app(const ss_http_req *r) { return ss_router_app(r->h->o.router); 
 ss_http *ss_http_server(const ss_http_req *r) { return r->h; }
 int ss_http_port(const ss_http *h) { return h->port; }
 int ss_http_tls(const ss_http *h) { return h->tls; }
+int ss_http_max_connections(const ss_http *h) { return h->max_connections; }
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -524,12 +527,47 @@ ss_http *ss_http_start(const ss_http_options *opts, ss_error *err) {
     if (h->o.idle_timeout_s <= 0) h->o.idle_timeout_s = 60;
     if (h->o.header_timeout_s <= 0) h->o.header_timeout_s = 30;
     if (h->o.max_connections <= 0) h->o.max_connections = 10000;
+    /* Every connection is a descriptor; SQLite (a database, WAL and shm per
+     * index), the model file, the listening socket, MHD's epoll and ITC
+     * descriptors and the batcher need some more. When the open-file limit
+     * (cmd_serve raises the soft limit to the hard one) cannot hold
+     * --max-connections, accept fewer rather than fail accept() later with
+     * EMFILE in a loop; the number accepted is printed at start. */
+    {
+        struct rlimit rl;
+        const long reserve = 256;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            (long)rl.rlim_cur - reserve < h->o.max_connections) {
+            long fit = (long)rl.rlim_cur - reserve;
+            if (fit < 16) fit = 16;
+            ss_http_log(h, SS_LOG_WARN,
+                        "the open-file limit is %ld: accepting %ld connections, not %d (raise ulimit -n / the hard limit)",
+                        (long)rl.rlim_cur, fit, h->o.max_connections);
+            h->o.max_connections = (int)fit;
+        }
+        h->max_connections = h->o.max_connections;
+    }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->idle, NULL);
 
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
     struct sockaddr *sa;
+    /* Why this MHD mode: thousands of mostly idle keep-alive connections (an
+     * Elasticsearch client pool, a load balancer's) must cost a descriptor and
+     * a small memory pool each, not a thread. Thread-per-connection would need
+     * 10,000 threads; select() stops at FD_SETSIZE (1,024 descriptors); poll()
+     * rescans every descriptor at each wake-up. epoll wakes a thread for the
+     * ready connections only, so idle ones cost nothing per event. A pool of
+     * internal polling threads (--http-threads, each with its own epoll set
+     * on the shared listening socket) lets a handler that runs a search or a
+     * bulk write block one thread while the others keep serving; handlers
+     * that wait for the encoder suspend their connection instead of blocking.
+     * MHD enforces the connection limit (split over the pool's threads) and
+     * the per-connection idle timeout (MHD_OPTION_CONNECTION_TIMEOUT: a
+     * connection with no traffic for that long is closed, whatever its state
+     * — idle keep-alive or a stalled request). test_server_idle opens 10,000
+     * idle connections and checks both. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     memset(&sa4, 0, sizeof sa4);
@@ -567,7 +605,11 @@ ss_http *ss_http_start(const ss_http_options *opts, ss_error *err) {
         (unsigned)h->o.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->o.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->o.max_connections_per_ip, MHD_OPTION_URI_LOG_CALLBACK,
         uri_log, h, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, h->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        /* a burst of connects (a client pool opening at once) waits in the
+         * kernel queue instead of being refused; capped by net.core.somaxconn */
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)(h->o.max_connections < 4096 ? h->o.max_connections : 4096),
+        MHD_OPTION_ARRAY, h->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     if (!h->d) {
         ss_fail(err, SS_ERR_IO, "cannot listen on %s:%d%s (address in use, no permission, or a bad TLS key/cert)",
                 h->o.host, h->o.port, h->tls ? " with TLS" : "");

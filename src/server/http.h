@@ -64,6 +64,8 @@ typedef struct ss_http_options {
 ss_http *ss_http_start(const ss_http_options *opts, ss_error *err);
 int ss_http_port(const ss_http *h);
 int ss_http_tls(const ss_http *h);
+/* Connections accepted at most: --max-connections, lowered to fit the open-file limit. */
+int ss_http_max_connections(const ss_http *h);
 /* Graceful stop in three steps: quiesce (stop accepting; responses from now
  * on say Connection: close), wait (up to grace_s seconds for the requests in
  * flight; returns how many are left), close (waits for every deferred request

@@ -122,6 +122,7 @@ fail:
 
 int ss_server_port(const ss_server *s) { return ss_http_port(s->http); }
 int ss_server_tls(const ss_server *s) { return ss_http_tls(s->http); }
+int ss_server_max_connections(const ss_server *s) { return ss_http_max_connections(s->http); }
 
 void ss_server_stop(ss_server *s, int grace_s) {
     if (!s) return;

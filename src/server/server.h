@@ -33,6 +33,7 @@ typedef struct ss_server_options {
 ss_server *ss_server_start(ss_model *model, const ss_server_options *opts, ss_error *err);
 int ss_server_port(const ss_server *s);
 int ss_server_tls(const ss_server *s);
+int ss_server_max_connections(const ss_server *s); /* after the open-file limit */
 /* Graceful: stop accepting, finish requests in flight (up to grace_s), stop
  * the batcher after its queue drains, free everything. */
 void ss_server_stop(ss_server *s, int grace_s);
