@@ -14,7 +14,8 @@
  * last document is written to a state file (temp + fsync + rename), so a
  * rerun continues after the last acknowledged batch. Rowids are never
  * reused, so documents added to the collection after a push are sent by the
- * next one. */
+ * next one (documents replaced in place keep their rowid and deletions are
+ * not propagated: --restart for those). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
