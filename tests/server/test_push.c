@@ -144,6 +144,7 @@ int main(void) {
              SEMSEARCH_CLI, data, s.port, out, errf);
     CHECKF(run(cmd) == 0, "push to semsearch serve: %s", slurp(errf));
     http_resp r;
+    int rc;
     REQUIRE(http_do(s.port, "GET", "/seedcopy/_mapping", NULL, NULL, &r) == 0);
     cJSON *m = cJSON_Parse(r.body);
     cJSON *props = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "seedcopy"), "mappings"), "properties");
@@ -204,6 +205,33 @@ int main(void) {
     http_resp_free(&r);
     CHECKF(server_stop(&s, 30) == 0, "clean exit on SIGTERM");
 
+    /* --api-key: a server that wants one refuses a push without it (401, exit 1) and takes it with it */
+    char keys[700];
+    snprintf(keys, sizeof keys, "%s/keys.txt", tmpdir);
+    FILE *kf = fopen(keys, "w");
+    REQUIRE(kf != NULL);
+    fputs("c2VtOnNlYXJjaA==\n", kf);
+    fclose(kf);
+    const char *kargs[] = {"--data", srvdata, "--model", SEMSEARCH_MODEL_DIR, "--api-keys", keys, NULL};
+    REQUIRE(server_start(&s, kargs) == 0);
+    snprintf(cmd, sizeof cmd, "'%s' --data '%s' push seed --to http://127.0.0.1:%d --index keyed -q >'%s' 2>'%s'",
+             SEMSEARCH_CLI, data, s.port, out, errf);
+    rc = run(cmd);
+    char *ek = slurp(errf);
+    CHECKF(rc == 1 && test_contains_(ek, "HTTP 401"), "push without the key: rc %d, %s", rc, ek);
+    free(ek);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --data '%s' push seed --to http://127.0.0.1:%d --index keyed -q --api-key c2VtOnNlYXJjaA== >'%s' 2>'%s'",
+             SEMSEARCH_CLI, data, s.port, out, errf);
+    rc = run(cmd);
+    ek = slurp(errf);
+    CHECKF(rc == 0, "push with the key: rc %d, %s", rc, ek);
+    free(ek);
+    REQUIRE(http_do(s.port, "GET", "/keyed/_count", "Authorization: ApiKey c2VtOnNlYXJjaA==\r\n", NULL, &r) == 0);
+    CHECK_CONTAINS(r.body, "\"count\":10");
+    http_resp_free(&r);
+    CHECKF(server_stop(&s, 30) == 0, "clean exit on SIGTERM");
+
     /* ---- 2. the fake: 429s, a rejected document, death mid-stream, resume ---- */
     char rec[700], state[700], fargs[2048];
     snprintf(rec, sizeof rec, "%s/received.txt", tmpdir);
@@ -218,7 +246,7 @@ int main(void) {
     snprintf(cmd, sizeof cmd,
              "'%s' --data '%s' push seed --to http://127.0.0.1:%d --batch 2 --retries 3 --state '%s' >'%s' 2>'%s'",
              SEMSEARCH_CLI, data, fport, state, out, errf);
-    int rc = run(cmd);
+    rc = run(cmd);
     char *e1 = slurp(errf);
     CHECKF(rc == 1, "push against a target that dies must fail (rc %d): %s", rc, e1);
     CHECK_CONTAINS(e1, "HTTP 429; retry 1 of 3");
