@@ -374,9 +374,10 @@ static int send_batch(pusher *ps, const char *bulk_path, const buf *body, pendin
                 if (st) fprintf(stderr, "  last answer: HTTP %ld %.300s\n", st, resp.p ? resp.p : "");
                 goto out;
             }
-            if (!ps->quiet)
-                fprintf(stderr, "semsearch push: %s%s%ld; retry %d of %d\n", st ? "HTTP " : errmsg, st ? "" : " ",
-                        st, attempt + 1, ps->retries);
+            if (!ps->quiet) {
+                if (st) fprintf(stderr, "semsearch push: HTTP %ld; retry %d of %d\n", st, attempt + 1, ps->retries);
+                else fprintf(stderr, "semsearch push: %s; retry %d of %d\n", errmsg, attempt + 1, ps->retries);
+            }
             backoff(ps, attempt++);
             continue;
         }
@@ -531,7 +532,10 @@ int cmd_push(int argc, char **argv, const cli_globals *g) {
     for (int attempt = 0;; attempt++) {
         code = http(&ps, "PUT", path, NULL, ms, ms ? strlen(ms) : 0, &resp, errmsg, sizeof errmsg);
         if (!retryable(code) || attempt >= retries) break;
-        if (!quiet) fprintf(stderr, "semsearch push: PUT %s: %s%ld; retry %d of %d\n", path, code ? "HTTP " : errmsg, code, attempt + 1, retries);
+        if (!quiet) {
+            if (code) fprintf(stderr, "semsearch push: PUT %s: HTTP %ld; retry %d of %d\n", path, code, attempt + 1, retries);
+            else fprintf(stderr, "semsearch push: %s; retry %d of %d\n", errmsg, attempt + 1, retries);
+        }
         backoff(&ps, attempt);
     }
     cJSON_free(ms);
