@@ -49,3 +49,19 @@ wrk_run() {
     errs=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sock:" $0}' "$tmp/$1.txt" | tr '\n' ' ')
     echo "$qps $p50 $p99 ${errs:-0}"
 }
+
+# drain: wait until the server has finished what a wrk run left behind. wrk
+# stops after its duration, but requests already received still run (a
+# handler is not interrupted when its client goes away): with 64 connections
+# that is up to 64 slow searches, which would be charged to the next run.
+# Done = the server's request counter (/metrics) unchanged for 1 s.
+drain() {
+    local prev=-1 cur t0=$SECONDS
+    while [ $((SECONDS - t0)) -lt 120 ]; do
+        cur=$(curl -s --noproxy '*' --max-time 10 "$url/metrics" | awk '/^semsearch_http_requests_total/ && !/route="\/metrics"/ {s += $NF} END {print s + 0}')
+        [ "$cur" = "$prev" ] && return 0
+        prev=$cur
+        sleep 1
+    done
+    echo "drain: the server was still busy after 120 s" >&2
+}

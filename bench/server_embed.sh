@@ -40,6 +40,7 @@ extra=()
 start_server --max-queued 100000 "${extra[@]}"
 
 run() { # name lua connections -> requests/s
+    drain >&2
     wrk -t 2 -c "$3" -d "${dur}s" --timeout 30s --latency -s "$2" "$url" > "$tmp/$1.txt"
     awk '/Requests\/sec/ {print $2}' "$tmp/$1.txt"
 }

@@ -26,6 +26,7 @@ curl -s --noproxy '*' -o /dev/null -XPOST "$url/bench/_search" -H 'Content-Type:
 printf '%-34s %6s %10s %10s %10s  %s\n' "_search over $docs docs, ${dur}s" conns QPS p50 p99 "non-2xx"
 for kind in knn text; do
     for c in $conns; do
+        drain
         read -r qps p50 p99 errs < <(wrk_run "$kind-$c" "$tmp/$kind.lua" "$c" "$dur")
         label=$([ "$kind" = knn ] && echo "knn, explicit query_vector" || echo "knn, query_vector_builder (text)")
         printf '%-34s %6s %10s %10s %10s  %s\n' "$label" "$c" "$qps" "$p50" "$p99" "$errs"
