@@ -97,10 +97,13 @@ int es_apply_if(es_index *x, es_op op, const char *id, cJSON *body, int64_t if_s
     if (if_seq_no >= 0 || if_term >= 0) {
         es_doc *cur = es_get(x, id);
         if (!cur || cur->seq_no != if_seq_no || if_term != 1) {
+            int64_t cur_seq = cur ? cur->seq_no : -1;
+            int had = cur != NULL;
+            es_doc_free(cur);
             char why[600];
-            if (cur)
+            if (had)
                 snprintf(why, sizeof why, "[%s]: version conflict, required seqNo [%lld], primary term [%lld]. current document has seqNo [%lld] and primary term [1]",
-                         id, (long long)if_seq_no, (long long)if_term, (long long)cur->seq_no);
+                         id, (long long)if_seq_no, (long long)if_term, (long long)cur_seq);
             else
                 snprintf(why, sizeof why, "[%s]: version conflict, required seqNo [%lld], primary term [%lld]. but no document was found",
                          id, (long long)if_seq_no, (long long)if_term);
@@ -108,13 +111,14 @@ int es_apply_if(es_index *x, es_op op, const char *id, cJSON *body, int64_t if_s
             *out = item_error(x, id, "version_conflict_engine_exception", why);
             return 409;
         }
+        es_doc_free(cur);
     }
     return es_apply(x, op, id, body, out);
 }
 
 int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
     char et[64], why[1024];
-    es_doc *d = NULL;
+    int64_t dv = 0, ds = 0;
     if (op == ES_OP_DELETE) {
         int64_t ver = 1, seq = 0;
         if (es_remove(x, id, &ver, &seq)) {
@@ -147,9 +151,9 @@ int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
                 *out = item_error(x, id, "document_missing_exception", why);
                 return 404;
             }
-            int st = es_put(x, id, cJSON_Duplicate(init, 1), 0, &d, et, why, sizeof why);
+            int st = es_put(x, id, cJSON_Duplicate(init, 1), 0, &dv, &ds, et, why, sizeof why);
             if (st >= 300) return *out = item_error(x, id, et, why), st;
-            *out = item_ok(x, id, d->version, "created", d->seq_no, 0);
+            *out = item_ok(x, id, dv, "created", ds, 0);
             return 201;
         }
         cJSON *merged = cJSON_Duplicate(cur->src, 1);
@@ -157,16 +161,18 @@ int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
         if (detect && cJSON_Compare(merged, cur->src, 1)) {
             cJSON_Delete(merged);
             *out = item_ok(x, id, cur->version, "noop", cur->seq_no, 1);
+            es_doc_free(cur);
             return 200;
         }
-        int st = es_put(x, id, merged, 0, &d, et, why, sizeof why);
+        es_doc_free(cur);
+        int st = es_put(x, id, merged, 0, &dv, &ds, et, why, sizeof why);
         if (st >= 300) return *out = item_error(x, id, et, why), st;
-        *out = item_ok(x, id, d->version, "updated", d->seq_no, 0);
+        *out = item_ok(x, id, dv, "updated", ds, 0);
         return 200;
     }
-    int st = es_put(x, id, body, op == ES_OP_CREATE, &d, et, why, sizeof why);
+    int st = es_put(x, id, body, op == ES_OP_CREATE, &dv, &ds, et, why, sizeof why);
     if (st >= 300) return *out = item_error(x, id, et, why), st;
-    *out = item_ok(x, id, d->version, st == 201 ? "created" : "updated", d->seq_no, 0);
+    *out = item_ok(x, id, dv, st == 201 ? "created" : "updated", ds, 0);
     return st;
 }
 
@@ -254,6 +260,7 @@ cJSON *es_get_json(es_index *x, const char *id, const cJSON *source_filter) {
     cJSON_AddBoolToObject(o, "found", 1);
     cJSON *src = es_source_filter(d->src, source_filter);
     if (src) cJSON_AddItemToObject(o, "_source", src);
+    es_doc_free(d);
     return o;
 }
 
@@ -299,6 +306,7 @@ static int get_source(ss_http_req *r, ss_http_resp *resp) {
     pthread_rwlock_rdlock(&x->lock);
     es_doc *d = es_get(x, id);
     cJSON *src = d ? cJSON_Duplicate(d->src, 1) : NULL;
+    es_doc_free(d);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
     if (!src) es_error(resp, 404, "resource_not_found_exception", NULL, "Document not found [%s]/[%s]", name, id);

@@ -56,10 +56,12 @@ int es__add_field(es_index *x, const char *name, const char *path, es_ftype t) {
     f->name = strdup(name);
     f->path = strdup(path);
     f->type = t;
-    f->vslot = f->tslot = -1;
     snprintf(f->analyzer, sizeof f->analyzer, "%s", x->analyzer);
-    if (t == ES_VECTOR) f->vslot = x->n_vec++;
-    if (t == ES_TEXT) f->tslot = x->n_text++;
+    /* Elasticsearch 8.14+'s default for dense_vector: int8_hnsw, m 16, ef_construction 100 */
+    f->itype = SS_INDEX_HNSW;
+    f->quant = SS_QUANT_INT8;
+    f->m = 16;
+    f->ef_construction = 100;
     return 0;
 }
 
@@ -111,11 +113,17 @@ int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *w
                     strcmp(tv, "int4_hnsw") && strcmp(tv, "int4_flat") && strcmp(tv, "bbq_hnsw") && strcmp(tv, "bbq_flat"))
                     return snprintf(why, cap, "Unknown vector index options type [%s] for field [%s]", tv, name), -1;
                 const char *ints[] = {"m", "ef_construction"};
+                int *dst[] = {&f->m, &f->ef_construction};
                 for (int k = 0; k < 2; k++) {
                     const cJSON *v = cJSON_GetObjectItemCaseSensitive(io, ints[k]);
-                    if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1))
+                    if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (k ? 3200 : 512)))
                         return snprintf(why, cap, "[%s] must be a positive integer on field [%s]", ints[k], name), -1;
+                    if (v) *dst[k] = (int)v->valuedouble;
                 }
+                /* the index the field gets: hnsw / flat; int8 and int4 -> int8 codes, bbq -> 1-bit codes,
+                 * each rescored with the fp32 vectors (ss_index keep_fp32) */
+                f->itype = strstr(tv, "hnsw") ? SS_INDEX_HNSW : SS_INDEX_FLAT;
+                f->quant = !strncmp(tv, "int", 3) ? SS_QUANT_INT8 : !strncmp(tv, "bbq", 3) ? SS_QUANT_BINARY : SS_QUANT_NONE;
             }
         }
         const cJSON *mf = cJSON_GetObjectItemCaseSensitive(p, "fields"), *q;
