@@ -164,7 +164,10 @@ static ss_status field_load(ss_collection *c, ss_field *f, sqlite3 *db, int64_t 
     int64_t rows = count_rows(db, "SELECT count(*) FROM fvectors WHERE field = ?", f->id);
     ss_index_options o = field_opts(c, f, rows);
     ss_index *idx = NULL;
-    if (access(path, F_OK) == 0)
+    char log[4400];
+    snprintf(log, sizeof log, "%s.log", path);
+    /* a field never saved has only its log (snapshot missing): the writer replays it */
+    if (c->read_only ? access(path, F_OK) == 0 : access(path, F_OK) == 0 || access(log, F_OK) == 0)
         idx = c->read_only ? ss_index_load(path, NULL) : ss_index_open(path, f->dim, &o, NULL);
     int ok = idx != NULL;
     if (ok) {
