@@ -10,7 +10,12 @@
 #include "server/app.h"
 #include "server/es_docs.h"
 
-es_registry *es_reg(ss_http_req *r) { return ((ss_server *)ss_http_app(r))->es; }
+es_registry *es_reg(ss_http_req *r) {
+    ss_server *s = ss_http_app(r);
+    es_embedder e = {es_embed_text, s};
+    if (s->model) es_set_embedder(s->es, &e); /* semantic_text embeds with the server's model */
+    return s->es;
+}
 
 es_index *es_open_index(es_registry *g, const char *name, int create, ss_http_resp *resp) {
     es_acquire(g, 0);

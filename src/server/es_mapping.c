@@ -41,7 +41,8 @@ static int type_of(const char *t, es_ftype *out) {
         {"wildcard", ES_KEYWORD}, {"long", ES_LONG},          {"integer", ES_LONG},     {"short", ES_LONG},
         {"byte", ES_LONG},      {"unsigned_long", ES_LONG},   {"double", ES_DOUBLE},    {"float", ES_DOUBLE},
         {"half_float", ES_DOUBLE}, {"scaled_float", ES_DOUBLE}, {"boolean", ES_BOOLEAN}, {"date", ES_DATE},
-        {"date_nanos", ES_DATE}, {"dense_vector", ES_VECTOR}, {"object", ES_OBJECT}};
+        {"date_nanos", ES_DATE}, {"dense_vector", ES_VECTOR}, {"object", ES_OBJECT},
+        {"semantic_text", ES_SEMANTIC}};
     for (size_t i = 0; i < sizeof tb / sizeof tb[0]; i++)
         if (!strcmp(tb[i].n, t)) return *out = tb[i].t, 1;
     return 0;
@@ -126,6 +127,10 @@ int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *w
                 f->quant = !strncmp(tv, "int", 3) ? SS_QUANT_INT8 : !strncmp(tv, "bbq", 3) ? SS_QUANT_BINARY : SS_QUANT_NONE;
             }
         }
+        if (t == ES_SEMANTIC) { /* dims once the model has embedded a first value */
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "model_settings"), "dimensions");
+            if (cJSON_IsNumber(d)) f->dims = (int)d->valuedouble;
+        }
         const cJSON *mf = cJSON_GetObjectItemCaseSensitive(p, "fields"), *q;
         cJSON_ArrayForEach(q, mf) { /* multi-fields: title.keyword reads title */
             const cJSON *qt = cJSON_GetObjectItemCaseSensitive(q, "type");
@@ -142,7 +147,7 @@ int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *w
 }
 
 static const char *tname(es_ftype t) {
-    static const char *n[] = {"text", "keyword", "long", "float", "boolean", "date", "dense_vector", "object"};
+    static const char *n[] = {"text", "keyword", "long", "float", "boolean", "date", "dense_vector", "object", "semantic_text"};
     return n[t];
 }
 
@@ -199,6 +204,7 @@ int es__check_value(es_index *x, es_field *f, const cJSON *v, const char *id, ch
     case ES_DATE: ok = cJSON_IsString(v) || cJSON_IsNumber(v); break;
     case ES_TEXT:
     case ES_KEYWORD: ok = !cJSON_IsObject(v); break;
+    case ES_SEMANTIC: ok = cJSON_IsString(v); break;
     default: break;
     }
     if (!ok) {

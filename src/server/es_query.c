@@ -292,7 +292,7 @@ es_query *es_query_parse(es_index *x, const cJSON *j, ss_http_resp *resp) {
         const es_field *f = fname ? es_field_get(x, fname) : NULL;
         if (!fname || !cJSON_IsArray(qv))
             return fail(resp, "[knn] query needs [field] and [query_vector]%s%s", "", NULL), NULL;
-        if (!f || f->type != ES_VECTOR) {
+        if (!f || (f->type != ES_VECTOR && f->type != ES_SEMANTIC)) {
             es_error(resp, 400, "illegal_argument_exception", NULL, "[knn] queries are only supported on [dense_vector] fields; [%s] is not one", fname);
             return NULL;
         }

@@ -145,7 +145,7 @@ static long run_knn(es_index *x, const cJSON *k, int size_default, cand **out, s
     if (ncv < kv) return es_error(resp, 400, "illegal_argument_exception", NULL, "[num_candidates] cannot be less than [k]"), -1;
     if (ncv > 10000) return es_error(resp, 400, "illegal_argument_exception", NULL, "[num_candidates] cannot exceed [10000]"), -1;
     const es_field *f = es_field_get(x, field);
-    if (!f || f->type != ES_VECTOR)
+    if (!f || (f->type != ES_VECTOR && f->type != ES_SEMANTIC))
         return es_error(resp, 400, "illegal_argument_exception", NULL,
                         f ? "[knn] queries are only supported on [dense_vector] fields; [%s] is not" : "field [%s] does not exist in the mapping", field), -1;
     int n = cJSON_GetArraySize(qv);
@@ -381,6 +381,24 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
         return SS_HTTP_DONE;
     }
     pthread_rwlock_rdlock(&x->lock);
+    { /* semantic queries and knn query builders: embed before parsing */
+        cJSON *rt = cJSON_GetObjectItemCaseSensitive(body, "retriever");
+        cJSON *rrfj = cJSON_GetObjectItemCaseSensitive(rt, "rrf"), *sub;
+        const cJSON *rw = cJSON_GetObjectItemCaseSensitive(rrfj, "rank_window_size");
+        int window = cJSON_IsNumber(rw) ? (int)rw->valuedouble : (size > 10 ? (int)size : 10);
+        int bad = es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(body, "query"), (int)(from + size), resp) ||
+                  es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rt, "standard"), "query"),
+                                      (int)(from + size), resp);
+        cJSON_ArrayForEach(sub, cJSON_GetObjectItemCaseSensitive(rrfj, "retrievers")) if (!bad) bad =
+            es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sub, "standard"), "query"),
+                                window, resp);
+        if (bad) {
+            pthread_rwlock_unlock(&x->lock);
+            es_release(g);
+            cJSON_Delete(body);
+            return SS_HTTP_DONE;
+        }
+    }
     cand *lists[16] = {0};
     long lens[16] = {0};
     int nl = 0, rrf = 0, rank_constant = 60, failed = 0;
@@ -541,7 +559,8 @@ static int count(ss_http_req *r, ss_http_resp *resp) {
     }
     pthread_rwlock_rdlock(&x->lock);
     cand *c = NULL;
-    long m = run_query(x, cJSON_GetObjectItemCaseSensitive(body, "query"), &c, resp);
+    long m = es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(body, "query"), 10, resp) ? -1
+             : run_query(x, cJSON_GetObjectItemCaseSensitive(body, "query"), &c, resp);
     free(c);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);

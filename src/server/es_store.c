@@ -19,6 +19,7 @@
 
 struct es_registry {
     pthread_rwlock_t lock;
+    es_embedder emb;
     char dir[4096]; /* DATA/es (or a temporary folder) */
     int temp;       /* dir is ours to remove */
     es_index **ix;
@@ -204,7 +205,8 @@ static ss_metric metric_of(es_sim s) {
 
 /* Define the field in the collection once its shape is known (vectors: dims). */
 static int ensure_stored(es_index *x, es_field *f, char *why, size_t cap) {
-    if (f->stored || (f->type != ES_TEXT && f->type != ES_VECTOR) || (f->type == ES_VECTOR && f->dims <= 0)) return 0;
+    int vec = f->type == ES_VECTOR || f->type == ES_SEMANTIC;
+    if (f->stored || (f->type != ES_TEXT && !vec) || (vec && f->dims <= 0)) return 0;
     ss_field_def d = {.name = f->name, .kind = f->type == ES_TEXT ? SS_FIELD_TEXT : SS_FIELD_VECTOR};
     if (f->type == ES_TEXT) d.analyzer = f->analyzer;
     else {
@@ -311,7 +313,47 @@ int es_put(es_index *x, const char *id, cJSON *src, int op, int64_t *version, in
     for (int i = 0; !st && i < x->n_fields; i++) {
         es_field *f = &x->fields[i];
         const cJSON *v = es_path(src, f->path);
-        if (!v || cJSON_IsNull(v) || (f->type != ES_TEXT && f->type != ES_VECTOR)) continue;
+        if (!v || cJSON_IsNull(v) || (f->type != ES_TEXT && f->type != ES_VECTOR && f->type != ES_SEMANTIC)) continue;
+        if (f->type == ES_SEMANTIC) { /* embed the text now (one vector per field: values joined) */
+            text_of(v, &texts[i]);
+            if (!texts[i].s) continue;
+            if (!x->emb || !x->emb->fn) {
+                snprintf(why, cap, "failed to parse field [%s] of type [semantic_text]: the server has no model", f->name);
+                st = 400;
+                break;
+            }
+            cJSON *ev = x->emb->fn(x->emb->user, texts[i].s, why, cap);
+            int n = ev ? cJSON_GetArraySize(ev) : 0;
+            if (ev && f->dims == 0) { /* as Elasticsearch, the mapping records the model's output */
+                f->dims = n;
+                cJSON *fm = cJSON_GetObjectItemCaseSensitive(props, f->name);
+                if (fm && !cJSON_GetObjectItemCaseSensitive(fm, "model_settings")) {
+                    cJSON *ms = cJSON_AddObjectToObject(fm, "model_settings");
+                    cJSON_AddStringToObject(ms, "task_type", "text_embedding");
+                    cJSON_AddNumberToObject(ms, "dimensions", n);
+                    cJSON_AddStringToObject(ms, "similarity", "cosine");
+                    cJSON_AddStringToObject(ms, "element_type", "float");
+                }
+                x->mapping_dirty = 1;
+            }
+            if (!ev || n != f->dims || !(vecs[i] = malloc((size_t)n * sizeof *vecs[i]))) {
+                if (ev) snprintf(why, cap, "field [%s]: the model gives %d-d vectors, the field has %d", f->name, n, f->dims);
+                cJSON_Delete(ev);
+                st = ev ? 400 : 503;
+                break;
+            }
+            int k = 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, ev) vecs[i][k++] = (float)e->valuedouble;
+            cJSON_Delete(ev);
+            if (ensure_stored(x, f, why, cap) != 0) {
+                st = 500;
+                break;
+            }
+            vals[nv].field = f->name;
+            vals[nv++].vector = vecs[i];
+            continue;
+        }
         if (ensure_stored(x, f, why, cap) != 0) {
             st = 500;
             break;
@@ -361,7 +403,7 @@ int es_put(es_index *x, const char *id, cJSON *src, int op, int64_t *version, in
     free(vecs);
     cJSON_Delete(src);
     if (st) {
-        snprintf(etype, 64, "exception");
+        snprintf(etype, 64, st == 400 ? "document_parsing_exception" : st == 503 ? "status_exception" : "exception");
         return st;
     }
     return have ? 200 : 201;
@@ -546,6 +588,7 @@ es_index *es_create(es_registry *g, const char *name, const cJSON *body, ss_http
     snprintf(dir, sizeof dir, "%s/%s", g->dir, name);
     es_index *x = es__create_at(dir, name, body, resp);
     if (!x) return NULL;
+    x->emb = &g->emb;
     if (reg_add(g, x) != 0) {
         es__index_close(x);
         es_error(resp, 500, "exception", name, "out of memory");
@@ -645,6 +688,7 @@ es_registry *es_registry_open(const char *data_dir, ss_error *err) {
             s = ss_fail(err, SS_ERR_FORMAT, "cannot open index [%s] in %s: %s", e->d_name, dir, why);
             break;
         }
+        x->emb = &g->emb;
         if (reg_add(g, x) != 0) {
             es__index_close(x);
             s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
@@ -665,6 +709,16 @@ void es_registry_free(es_registry *g) {
     if (g->temp) rm_tree(g->dir);
     pthread_rwlock_destroy(&g->lock);
     free(g);
+}
+
+void es_set_embedder(es_registry *g, const es_embedder *e) {
+    pthread_rwlock_rdlock(&g->lock);
+    int have = g->emb.fn != NULL;
+    pthread_rwlock_unlock(&g->lock);
+    if (have) return;
+    pthread_rwlock_wrlock(&g->lock);
+    if (!g->emb.fn) g->emb = *e;
+    pthread_rwlock_unlock(&g->lock);
 }
 
 void es_acquire(es_registry *g, int exclusive) {

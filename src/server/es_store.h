@@ -30,7 +30,8 @@ typedef enum {
     ES_BOOLEAN,
     ES_DATE,
     ES_VECTOR,
-    ES_OBJECT
+    ES_OBJECT,
+    ES_SEMANTIC /* semantic_text: a text the server's model embeds into a vector (cosine) */
 } es_ftype;
 
 typedef enum { ES_SIM_COSINE, ES_SIM_DOT, ES_SIM_L2, ES_SIM_MIP } es_sim;
@@ -46,8 +47,15 @@ typedef struct es_field {
     ss_index_type itype;
     ss_quant quant;
     int m, ef_construction;
-    int stored;     /* text / vector: defined in the collection */
+    int stored;     /* text / vector / semantic: defined in the collection */
 } es_field;
+
+/* How semantic_text values and queries are embedded: the server's model
+ * (es_embed.c installs it). Returns a cJSON array of floats, or NULL + why. */
+typedef struct es_embedder {
+    cJSON *(*fn)(void *user, const char *text, char *why, size_t cap);
+    void *user;
+} es_embedder;
 
 /* One document as read from the collection (es_doc_free). src: the full
  * _source (es_get) or its view without vector values (scans). */
@@ -72,6 +80,7 @@ typedef struct es_index {
     int64_t seq;     /* the next _seq_no */
     int mapping_dirty;
     ss_collection *coll;
+    const es_embedder *emb; /* the registry's (NULL: none) */
     char dir[4400];
 } es_index;
 
@@ -82,6 +91,7 @@ typedef struct es_query es_query;
  * the old layout (DATA/es/NAME/es.db) are migrated once (es_migrate.c). */
 es_registry *es_registry_open(const char *data_dir, ss_error *err);
 void es_registry_free(es_registry *g);
+void es_set_embedder(es_registry *g, const es_embedder *e); /* the first call wins (es_reg makes it) */
 
 /* Shared hold on the registry for a request; exclusive for create/delete. */
 void es_acquire(es_registry *g, int exclusive);

@@ -120,6 +120,76 @@ static void old_layout(const char *es_dir) {
     sqlite3_close(db);
 }
 
+/* The server's own embedding of a text (TEI /embed), for expected scores. */
+static int embed(const char *text, double *v, int cap) {
+    char body[600];
+    snprintf(body, sizeof body, "{\"inputs\":\"%s\"}", text);
+    cJSON *o = NULL;
+    int n = 0;
+    if (req("POST", "/embed", body, &o) == 200) {
+        const cJSON *e, *a = cJSON_GetArrayItem(o, 0);
+        cJSON_ArrayForEach(e, a) if (n < cap) v[n++] = e->valuedouble;
+    }
+    cJSON_Delete(o);
+    return n;
+}
+
+static double top_score(const char *body, const char *want_id) {
+    cJSON *o = NULL;
+    double sc = NAN;
+    int st = req("POST", "/sem/_search", body, &o);
+    const cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "hits"), "hits"), 0);
+    const char *id = h ? cJSON_GetStringValue(cJSON_GetObjectItem(h, "_id")) : NULL;
+    CHECKF(st == 200 && id && !strcmp(id, want_id), "%.80s...: status %d, top hit %s, want %s", body, st, id ? id : "-", want_id);
+    if (h) sc = cJSON_GetObjectItem(h, "_score")->valuedouble;
+    cJSON_Delete(o);
+    return sc;
+}
+
+/* semantic_text: embedded at index time by the server's model; semantic /
+ * match / knn-with-builder queries embed the query; scores (1 + cos) / 2. */
+static void semantic_checks(void) {
+    cJSON *o = NULL;
+    CHECK(req("PUT", "/sem", "{\"mappings\":{\"properties\":{\"content\":{\"type\":\"semantic_text\",\"inference_id\":\"semsearch\"},"
+              "\"tag\":{\"type\":\"keyword\"}}}}", NULL) == 200);
+    const char *docs[] = {"A cat sleeps on the warm windowsill.", "The stock market fell sharply today.",
+                          "Heavy rain is expected over the weekend."};
+    for (int i = 0; i < 3; i++) {
+        char body[300], path[64];
+        snprintf(body, sizeof body, "{\"content\":\"%s\",\"tag\":\"%s\"}", docs[i], i == 2 ? "x" : "y");
+        snprintf(path, sizeof path, "/sem/_doc/%d?refresh=true", i);
+        CHECK(req("PUT", path, body, NULL) == 201);
+    }
+    CHECK(req("GET", "/sem/_doc/0", NULL, &o) == 200 && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "_source"), "content")), docs[0]));
+    cJSON_Delete(o);
+    CHECK(req("GET", "/sem/_mapping", NULL, &o) == 200);
+    const cJSON *ms = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "sem"), "mappings"), "properties"), "content"), "model_settings");
+    CHECKF(cJSON_GetObjectItem(ms, "dimensions") && cJSON_GetObjectItem(ms, "dimensions")->valuedouble == 384,
+           "semantic_text mapping records model_settings.dimensions 384");
+    cJSON_Delete(o);
+    const char *q = "which animal is napping in the sun";
+    double qv[400], dv[400];
+    int nq = embed(q, qv, 400), nd = embed(docs[0], dv, 400);
+    CHECKF(nq == 384 && nd == 384, "embed: %d / %d dims", nq, nd);
+    double cos = 0;
+    for (int k = 0; k < nq && k < nd; k++) cos += qv[k] * dv[k]; /* normalised vectors */
+    double want = (1 + cos) / 2;
+    double got = top_score("{\"query\":{\"semantic\":{\"field\":\"content\",\"query\":\"which animal is napping in the sun\"}}}", "0");
+    CHECKF(fabs(got - want) < 1e-5, "semantic query score %.7f, want (1 + cos) / 2 = %.7f", got, want);
+    got = top_score("{\"query\":{\"match\":{\"content\":\"which animal is napping in the sun\"}}}", "0");
+    CHECKF(fabs(got - want) < 1e-5, "match on semantic_text: %.7f want %.7f", got, want);
+    got = top_score("{\"query\":{\"bool\":{\"must\":[{\"knn\":{\"field\":\"content\",\"k\":3,\"num_candidates\":10,"
+                    "\"query_vector_builder\":{\"text_embedding\":{\"model_id\":\"semsearch\",\"model_text\":\"which animal is napping in the sun\"}}}}]}}}", "0");
+    CHECKF(fabs(got - want) < 1e-5, "knn query with query_vector_builder: %.7f want %.7f", got, want);
+    top_score("{\"query\":{\"bool\":{\"must\":{\"semantic\":{\"field\":\"content\",\"query\":\"weather forecast\"}},"
+              "\"filter\":{\"term\":{\"tag\":\"x\"}}}}}", "2");
+    CHECK(req("POST", "/sem/_search", "{\"query\":{\"semantic\":{\"field\":\"tag\",\"query\":\"x\"}}}", NULL) == 400);
+    CHECK(req("POST", "/sem/_search", "{\"query\":{\"semantic\":{\"field\":\"content\",\"query\":\"cats\"}},\"size\":2}", &o) == 200);
+    CHECKF(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "hits"), "total"), "value")->valuedouble == 2,
+           "semantic query keeps k = size hits, as Elasticsearch's knn query");
+    cJSON_Delete(o);
+}
+
 int main(void) {
     char tmpdir[] = "/tmp/ss-test-es-store-XXXXXX";
     REQUIRE(mkdtemp(tmpdir) != NULL);
@@ -176,6 +246,7 @@ int main(void) {
     CHECKF(!strcmp(sig1, sig3) && !strcmp(sig2, sig4), "after a restart the same hits and scores");
     CHECK(req("POST", "/vec/_count", NULL, &o) == 200 && cJSON_GetObjectItem(o, "count")->valuedouble == N);
     cJSON_Delete(o);
+    semantic_checks();
     CHECKF(server_stop(&s, 30) == 0, "clean exit on SIGTERM");
 
     /* the old layout: migrated once, old file kept */
