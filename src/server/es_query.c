@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/es_script.h"
 #include "server/es_store.h"
 
-typedef enum { Q_ALL, Q_NONE, Q_MATCH, Q_TERM, Q_TERMS, Q_RANGE, Q_EXISTS, Q_IDS, Q_BOOL, Q_DISMAX, Q_KNN } q_kind;
+typedef enum { Q_ALL, Q_NONE, Q_MATCH, Q_TERM, Q_TERMS, Q_RANGE, Q_EXISTS, Q_IDS, Q_BOOL, Q_DISMAX, Q_KNN, Q_SCRIPT } q_kind;
 
 struct es_query {
     q_kind kind;
@@ -43,6 +44,9 @@ struct es_query {
     es_hit *hits;
     size_t n_hits, cap_hits;
     int on_text; /* match / term on a text field: scored from hits, no source needed */
+    es_script *script; /* script_score: kids[0][0] is its query */
+    int has_min_score;
+    double min_score;
 };
 
 static void fail(ss_http_resp *resp, const char *fmt, const char *a, const char *b) {
@@ -61,6 +65,7 @@ void es_query_free(es_query *q) {
     free(q->path);
     free(q->qvec);
     free(q->hits);
+    es_script_free(q->script);
     cJSON_Delete(q->value);
     free(q);
 }
@@ -320,7 +325,36 @@ es_query *es_query_parse(es_index *x, const cJSON *j, ss_http_resp *resp) {
         if (flt && !parse_clauses(x, q, 2, flt, resp)) return es_query_free(q), NULL;
         return q;
     }
+    if (!strcmp(name, "script_score")) {
+        const cJSON *iq = cJSON_GetObjectItemCaseSensitive(body, "query"), *sc = cJSON_GetObjectItemCaseSensitive(body, "script");
+        if (!iq) return fail(resp, "[script_score] requires 'query' field%s", "", NULL), NULL;
+        if (!sc) return fail(resp, "[script_score] requires 'script' field%s", "", NULL), NULL;
+        if (!(q = qnew(Q_SCRIPT))) return NULL;
+        q->boost = boost;
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(body, "min_score");
+        if (cJSON_IsNumber(ms)) q->has_min_score = 1, q->min_score = ms->valuedouble;
+        char why[1200];
+        if (!(q->script = es_script_parse(x, sc, why, sizeof why))) {
+            es_query_free(q);
+            es_error(resp, 400, "illegal_argument_exception", NULL, "%s", why);
+            return NULL;
+        }
+        es_query *k = es_query_parse(x, iq, resp);
+        if (!k || add_kid(q, 0, k) != 0) return es_query_free(k), es_query_free(q), NULL;
+        return q;
+    }
     es_error(resp, 400, "parsing_exception", NULL, "unknown query [%s]", name);
+    return NULL;
+}
+
+const char *es_query_error(const es_query *q) {
+    if (!q) return NULL;
+    if (q->script && es_script_error(q->script)) return es_script_error(q->script);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < q->n_kids[k]; i++) {
+            const char *e = es_query_error(q->kids[k][i]);
+            if (e) return e;
+        }
     return NULL;
 }
 
@@ -417,6 +451,7 @@ int es_query_needs_src(const es_query *q) {
             if (es_query_needs_src(q->kids[k][i])) return 1;
     switch (q->kind) {
     case Q_ALL: case Q_NONE: case Q_IDS: case Q_KNN: case Q_BOOL: case Q_DISMAX: return 0;
+    case Q_SCRIPT: return 1; /* doc['f'].value */
     case Q_MATCH: case Q_TERM: return q->field >= 0 && !q->on_text;
     default: return 1;
     }
@@ -516,6 +551,15 @@ int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double 
         const es_hit *h = hit_of(q, d->rowid);
         if (!h) return 0;
         *score = q->boost * h->score;
+        return 1;
+    }
+    case Q_SCRIPT: {
+        double s;
+        if (!es_query_eval(q->kids[0][0], x, d, &s)) return 0;
+        double v = es_script_run(q->script, x, d, s);
+        if (!(v >= 0)) return 0; /* the error is reported by es_query_error */
+        if (q->has_min_score && v < q->min_score) return 0;
+        *score = q->boost * v;
         return 1;
     }
     case Q_DISMAX: {

@@ -208,6 +208,13 @@ static long run_query(es_index *x, const cJSON *qj, cand **out, ss_http_resp *re
     es_query_prepare(q, x);
     query_ctx k = {x, q, NULL, 0, 0, 0};
     int rc = es_scan(x, es_query_needs_src(q), query_one, &k);
+    const char *serr = es_query_error(q);
+    if (serr) {
+        es_error(resp, 400, "illegal_argument_exception", NULL, "%s", serr);
+        es_query_free(q);
+        free(k.c);
+        return -1;
+    }
     es_query_free(q);
     if (rc != 0 || k.failed) {
         free(k.c);

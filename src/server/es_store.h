@@ -163,6 +163,8 @@ void es_query_prepare(es_query *q, es_index *x);
 /* 1 if evaluating q reads documents' fields (else scans skip parsing them). */
 int es_query_needs_src(const es_query *q);
 int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double *score);
+/* The first runtime error of a script_score in q (after evaluating), or NULL. */
+const char *es_query_error(const es_query *q);
 
 /* es_search.c */
 double es_vec_score(es_sim sim, const float *a, const float *b, int dims, double *raw);

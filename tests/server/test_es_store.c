@@ -99,6 +99,56 @@ static int knn_round(const char *field, int filtered, char *sig, size_t cap) {
     return overlap;
 }
 
+/* script_score: each hit's score is the script's formula on the document's vector */
+static void script_checks(void) {
+    float q[DIM];
+    make_vec(777, q);
+    char qv[400], body[1500];
+    vec_json(q, qv, sizeof qv);
+    const char *scripts[] = {"cosineSimilarity(params.query_vector, 'w') + 1.0", "dotProduct(params.query_vector, 'w') + 2",
+                             "1 / (1 + l2norm(params.query_vector, 'w'))", "return 10 - l1norm(params.query_vector, \\\"w\\\");",
+                             "(_score * 2 + params.bias) * (cosineSimilarity(params.query_vector, 'v') + 1.0f)"};
+    for (int t = 0; t < 5; t++) {
+        snprintf(body, sizeof body,
+                 "{\"size\":%d,\"_source\":false,\"query\":{\"script_score\":{\"query\":{\"constant_score\":{\"filter\":{\"match_all\":{}},\"boost\":1.5}},"
+                 "\"script\":{\"source\":\"%s\",\"params\":{\"query_vector\":%s,\"bias\":0.5}}}}}",
+                 N, scripts[t], qv);
+        cJSON *o = NULL;
+        CHECKF(req("POST", "/vec/_search", body, &o) == 200, "script_score [%s]", scripts[t]);
+        const cJSON *hits = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "hits"), "hits"), *h;
+        int n = 0, bad = 0;
+        double prev = INFINITY;
+        cJSON_ArrayForEach(h, hits) {
+            int id = atoi(cJSON_GetStringValue(cJSON_GetObjectItem(h, "_id")));
+            double sc = cJSON_GetObjectItem(h, "_score")->valuedouble, dot = 0, nq = 0, nv = 0, l1 = 0, l2 = 0, want;
+            for (int k = 0; k < DIM; k++) {
+                double a = q[k], b = vecs[id][k];
+                dot += a * b, nq += a * a, nv += b * b, l1 += fabs(a - b), l2 += (a - b) * (a - b);
+            }
+            double cos = dot / sqrt(nq * nv), cosv = es_cos(q, vecs[id]) * 2 - 1; /* v holds the same vectors */
+            want = t == 0 ? cos + 1 : t == 1 ? dot + 2 : t == 2 ? 1 / (1 + sqrt(l2)) : t == 3 ? 10 - l1 : (1.5 * 2 + 0.5) * (cosv + 1);
+            bad += fabs(sc - want) > 1e-5 || sc > prev + 1e-12;
+            prev = sc;
+            n++;
+        }
+        CHECKF(n == N && bad == 0, "script [%s]: %d hits, %d scores off the formula or out of order", scripts[t], n, bad);
+        cJSON_Delete(o);
+    }
+    const char *bad_scripts[] = {"Math.log(2)", "cosineSimilarity(params.query_vector, 'tag')", "dotProduct(params.nope, 'w')",
+                                 "cosineSimilarity(params.query_vector, 'w') +", "dotProduct(params.query_vector, 'w')"};
+    const char *why[] = {"unsupported", "not a dense_vector", "must be an array", "unsupported token", "non-negative"};
+    for (int t = 0; t < 5; t++) {
+        snprintf(body, sizeof body,
+                 "{\"query\":{\"script_score\":{\"query\":{\"match_all\":{}},\"script\":{\"source\":\"%s\",\"params\":{\"query_vector\":%s}}}}}",
+                 bad_scripts[t], qv);
+        http_resp r = {0};
+        CHECK(http_do(port, "POST", "/vec/_search", "Content-Type: application/json\r\n", body, &r) == 0);
+        CHECKF(r.status == 400 && r.body && strstr(r.body, why[t]), "script [%s]: 400 naming '%s' (got %d %.200s)",
+               bad_scripts[t], why[t], r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+    }
+}
+
 static void old_layout(const char *es_dir) {
     char dir[800], path[900];
     snprintf(dir, sizeof dir, "%s/old", es_dir);
@@ -246,6 +296,7 @@ int main(void) {
     CHECKF(!strcmp(sig1, sig3) && !strcmp(sig2, sig4), "after a restart the same hits and scores");
     CHECK(req("POST", "/vec/_count", NULL, &o) == 200 && cJSON_GetObjectItem(o, "count")->valuedouble == N);
     cJSON_Delete(o);
+    script_checks();
     semantic_checks();
     CHECKF(server_stop(&s, 30) == 0, "clean exit on SIGTERM");
 
