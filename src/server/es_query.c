@@ -396,7 +396,7 @@ static void knn_prepare(es_query *q, es_index *x) {
     free(tmp.body);
     for (int h = 0; h < tmp.n_headers; h++) free(tmp.header_names[h]), free(tmp.header_values[h]);
     q->n_hits = n > 0 ? (size_t)n : 0;
-    qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
+    if (q->n_hits) qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
 }
 
 typedef struct kw_stats {
@@ -435,7 +435,7 @@ void es_query_prepare(es_query *q, es_index *x) {
         if (ss_collection_match(x->coll, f->name, (const char *const *)q->terms, (size_t)q->n_terms, q->op_and, x->k1,
                                 x->b, add_hit, q, &e) != SS_OK)
             fprintf(stderr, "semsearch: index [%s]: match on %s: %s\n", x->name, f->name, e.msg);
-        qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
+        if (q->n_hits) qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
     } else if (f->type == ES_KEYWORD) {
         kw_stats k = {f, q->value, 0, 0};
         es_scan(x, 1, kw_count, &k);

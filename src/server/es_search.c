@@ -440,7 +440,7 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
                     failed = 1;
                     break;
                 }
-                if (sq) qsort(lists[nl], (size_t)m, sizeof(cand), by_score);
+                if (sq && m > 0) qsort(lists[nl], (size_t)m, sizeof(cand), by_score);
                 lens[nl++] = m < window ? m : window;
             }
         } else if (std) query = cJSON_GetObjectItemCaseSensitive(std, "query"), knn = NULL;

@@ -353,11 +353,11 @@ static int dir_is_empty(const char *dir) {
 
 static void collection_free(ss_collection *c) {
     if (!c) return;
+    ss__fields_free(c); /* first: it finalizes statements on the writer connection */
     for (int i = 0; i < c->npool; i++) sqlite3_close(c->pool[i]);
     if (c->wdb) sqlite3_close(c->wdb);
     if (c->idx) ss_index_free(c->idx);
     if (c->model) ss_model_free(c->model);
-    ss__fields_free(c);
     if (c->lock_fd >= 0) close(c->lock_fd); /* releases the flock */
     free(c->fields);
     free(c->template_text);

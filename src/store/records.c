@@ -115,7 +115,7 @@ static int by_field_row(const void *a, const void *b) {
 /* Apply the batch's vector changes (the last per field and row) to the field indexes. */
 static ss_status apply_pending(ss_collection *c, int64_t seq, ss_error *err) {
     ss_fieldset *fs = c->fs;
-    qsort(fs->pend, fs->npend, sizeof *fs->pend, by_field_row);
+    if (fs->npend) qsort(fs->pend, fs->npend, sizeof *fs->pend, by_field_row);
     ss_status s = SS_OK;
     size_t i = 0;
     while (i < fs->npend && s == SS_OK) {
