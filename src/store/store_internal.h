@@ -5,7 +5,9 @@
  * docs.c (the write path: add / delete), reader.c (JSONL / CSV / text records
  * and the embedded text), ingest.c (add_file), analyzer.c (standard / english
  * tokens), fts.c (the FTS5 tokenizer, Lucene BM25 rank function, ss_num),
- * filter.c (--where -> SQL), search.c (vector / BM25 / hybrid / similar). */
+ * filter.c (--where -> SQL), search.c (vector / BM25 / hybrid / similar);
+ * a fields collection (fields_only): fields.c (named vector / text fields and
+ * their derived indexes) and records.c (JSON records, write batches), fields.h. */
 #ifndef SS_STORE_INTERNAL_H
 #define SS_STORE_INTERNAL_H
 
