@@ -217,10 +217,15 @@ static int write_doc(ss_http_req *r, ss_http_resp *resp, es_op op, const char *i
     cJSON *item = NULL;
     const char *isq = ss_http_query(r, "if_seq_no"), *ipt = ss_http_query(r, "if_primary_term");
     int st = es_apply_if(x, op, id, body, isq ? atoll(isq) : -1, ipt ? atoll(ipt) : -1, &item);
-    es_commit(x);
+    int committed = es_commit(x) == 0;
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
     if (op == ES_OP_UPDATE) cJSON_Delete(body); /* index/create: es_put took it */
+    if (!committed) { /* never acknowledge a write that is not stored */
+        cJSON_Delete(item);
+        es_error(resp, 500, "exception", name, "the write to [%s] could not be committed (see the server log)", name);
+        return SS_HTTP_DONE;
+    }
     if (cJSON_GetObjectItemCaseSensitive(item, "error")) {
         item_to_error(resp, st, item, name);
         cJSON_Delete(item);
@@ -245,9 +250,14 @@ static int delete_doc(ss_http_req *r, ss_http_resp *resp) {
     cJSON *item = NULL;
     const char *isq = ss_http_query(r, "if_seq_no"), *ipt = ss_http_query(r, "if_primary_term");
     int st = es_apply_if(x, ES_OP_DELETE, id, NULL, isq ? atoll(isq) : -1, ipt ? atoll(ipt) : -1, &item);
-    es_commit(x);
+    int committed = es_commit(x) == 0;
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
+    if (!committed) {
+        cJSON_Delete(item);
+        es_error(resp, 500, "exception", name, "the delete in [%s] could not be committed (see the server log)", name);
+        return SS_HTTP_DONE;
+    }
     ss_http_json(resp, st, item);
     return SS_HTTP_DONE;
 }
