@@ -347,6 +347,18 @@ es_query *es_query_parse(es_index *x, const cJSON *j, ss_http_resp *resp) {
     return NULL;
 }
 
+long es_query_direct(const es_query *q, es_hit **out) {
+    *out = NULL;
+    int text = q && (q->kind == Q_MATCH || q->kind == Q_TERM) && q->on_text;
+    if (!q || (!text && q->kind != Q_KNN)) return -1;
+    if (!q->n_hits) return 0;
+    es_hit *h = malloc(q->n_hits * sizeof *h);
+    if (!h) return -1;
+    for (size_t i = 0; i < q->n_hits; i++) h[i] = (es_hit){q->hits[i].rowid, q->boost * q->hits[i].score};
+    *out = h;
+    return (long)q->n_hits;
+}
+
 const char *es_query_error(const es_query *q) {
     if (!q) return NULL;
     if (q->script && es_script_error(q->script)) return es_script_error(q->script);

@@ -206,6 +206,17 @@ static long run_query(es_index *x, const cJSON *qj, cand **out, ss_http_resp *re
     es_query *q = NULL;
     if (qj && !(q = es_query_parse(x, qj, resp))) return -1;
     es_query_prepare(q, x);
+    es_hit *direct;
+    long nd = es_query_direct(q, &direct);
+    if (nd >= 0) { /* a single match / knn: its hits are the answer, no scan */
+        cand *c = malloc(((size_t)nd + 1) * sizeof *c);
+        for (long i = 0; c && i < nd; i++) c[i] = (cand){direct[i].rowid, direct[i].score, NULL};
+        free(direct);
+        es_query_free(q);
+        if (!c) return es_error(resp, 500, "exception", x->name, "out of memory"), -1;
+        *out = c;
+        return nd;
+    }
     query_ctx k = {x, q, NULL, 0, 0, 0};
     int rc = es_scan(x, es_query_needs_src(q), query_one, &k);
     const char *serr = es_query_error(q);

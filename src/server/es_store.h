@@ -66,6 +66,12 @@ typedef struct es_doc {
 } es_doc;
 void es_doc_free(es_doc *d);
 
+/* A scored document of a text match or kNN (by rowid). */
+typedef struct es_hit {
+    int64_t rowid;
+    double score;
+} es_hit;
+
 typedef struct es_index {
     char name[256];
     char uuid[32];
@@ -163,6 +169,9 @@ void es_query_prepare(es_query *q, es_index *x);
 /* 1 if evaluating q reads documents' fields (else scans skip parsing them). */
 int es_query_needs_src(const es_query *q);
 int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double *score);
+/* A prepared query that is one text match or knn clause: its hits (scored,
+ * by rowid) without a scan; -1 when q is anything else. */
+long es_query_direct(const es_query *q, es_hit **out);
 /* The first runtime error of a script_score in q (after evaluating), or NULL. */
 const char *es_query_error(const es_query *q);
 
@@ -173,10 +182,6 @@ double es_vec_score(es_sim sim, const float *a, const float *b, int dims, double
  * must match) become an allow-list, num_candidates the beam; scores are
  * Elasticsearch's (es_vec_score on the stored vectors); min_sim (NULL: none)
  * the raw similarity threshold. *out sorted best first; returns the count or -1 (resp). */
-typedef struct es_hit {
-    int64_t rowid;
-    double score;
-} es_hit;
 long es_knn(es_index *x, const es_field *f, const float *q, int k, int num_candidates, es_query *const *filters,
             int n_filters, const double *min_sim, es_hit **out, ss_http_resp *resp);
 /* Scan every document (view parsed when need_src), fn returns nonzero to stop. */
