@@ -426,10 +426,14 @@ static int kw_count(void *user, const es_doc *d) {
     return 0;
 }
 
-void es_query_prepare(es_query *q, es_index *x) {
+/* scoring 0: a filter context (bool filter / must_not, constant_score, knn
+ * filters) where scores are not used, so keyword terms skip their idf scan. */
+static void prepare(es_query *q, es_index *x, int scoring) {
     if (!q) return;
+    int constant = q->kind == Q_BOOL && q->msm < 0;
     for (int k = 0; k < 4; k++)
-        for (int i = 0; i < q->n_kids[k]; i++) es_query_prepare(q->kids[k][i], x);
+        for (int i = 0; i < q->n_kids[k]; i++)
+            prepare(q->kids[k][i], x, scoring && !constant && k != 2 && k != 3);
     if (q->kind == Q_KNN) {
         knn_prepare(q, x);
         return;
@@ -448,13 +452,16 @@ void es_query_prepare(es_query *q, es_index *x) {
                                 x->b, add_hit, q, &e) != SS_OK)
             fprintf(stderr, "semsearch: index [%s]: match on %s: %s\n", x->name, f->name, e.msg);
         if (q->n_hits) qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
-    } else if (f->type == ES_KEYWORD) {
+    } else if (f->type == ES_KEYWORD && scoring) {
         kw_stats k = {f, q->value, 0, 0};
         es_scan(x, 1, kw_count, &k);
         free(q->idf);
         if ((q->idf = calloc(1, sizeof *q->idf))) q->idf[0] = idf_of(k.N, k.n);
     }
 }
+
+void es_query_prepare(es_query *q, es_index *x) { prepare(q, x, 1); }
+void es_query_prepare_filter(es_query *q, es_index *x) { prepare(q, x, 0); }
 
 int es_query_needs_src(const es_query *q) {
     if (!q) return 0;

@@ -125,7 +125,7 @@ static int knn_filters(es_index *x, const cJSON *f, es_query ***out, int *n, ss_
     for (int i = 0; i < cnt; i++) {
         const cJSON *q = cJSON_IsArray(f) ? cJSON_GetArrayItem(f, i) : f;
         if (!((*out)[i] = es_query_parse(x, q, resp))) return -1;
-        es_query_prepare((*out)[i], x);
+        es_query_prepare_filter((*out)[i], x);
         (*n)++;
     }
     return 0;

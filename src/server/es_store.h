@@ -166,6 +166,7 @@ es_query *es_query_parse(es_index *x, const cJSON *q, ss_http_resp *resp);
 void es_query_free(es_query *q);
 /* 1 if doc matches, *score its score. Call es_query_prepare first (per-term stats). */
 void es_query_prepare(es_query *q, es_index *x);
+void es_query_prepare_filter(es_query *q, es_index *x); /* scores unused (filters) */
 /* 1 if evaluating q reads documents' fields (else scans skip parsing them). */
 int es_query_needs_src(const es_query *q);
 int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double *score);
