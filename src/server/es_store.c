@@ -598,8 +598,34 @@ es_index *es_create(es_registry *g, const char *name, const cJSON *body, ss_http
 }
 
 /* Open DATA/es/NAME (a fields collection). NULL + why when it is none. */
-static es_index *index_load(const char *dir, const char *name, char *why, size_t cap) {
+/* A folder an index creation left before its first commit (nothing was
+ * acknowledged): no collection.db (or an empty one) and nothing else but the
+ * lock file. */
+static int creation_leftover(const char *dir) {
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    int other = 0;
+    while (dp && (e = readdir(dp))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "writer.lock")) continue;
+        if (!strcmp(n, "collection.db")) {
+            char p[4900];
+            struct stat sb;
+            snprintf(p, sizeof p, "%s/%s", dir, n);
+            if (stat(p, &sb) == 0 && sb.st_size == 0) continue;
+        }
+        other = 1;
+    }
+    if (dp) closedir(dp);
+    return dp && !other;
+}
+
+/* Open DATA/es/NAME (a fields collection). NULL + why when it is none;
+ * *leftover = 1 when it is what an interrupted index creation left. */
+static es_index *index_load(const char *dir, const char *name, char *why, size_t cap, int *leftover) {
     ss_error e = {0};
+    *leftover = 0;
+    if (creation_leftover(dir)) return *leftover = 1, NULL;
     ss_collection *c = coll_open(dir, 0, &e);
     if (!c) return snprintf(why, cap, "%s", e.msg), NULL;
     char *m = ss_collection_meta_get(c, "mappings"), *s = ss_collection_meta_get(c, "body_settings"),
@@ -610,6 +636,7 @@ static es_index *index_load(const char *dir, const char *name, char *why, size_t
     if (s) cJSON_AddItemToObject(body, "settings", cJSON_Parse(s));
     es_index *x = m ? index_new(name, body, why, cap) : NULL;
     if (!m) snprintf(why, cap, "%.900s has no Elasticsearch mapping (not an index folder)", dir);
+    if (!m && ss_collection_count(c) == 0 && !ss_collection_max_rowid(c)) *leftover = 1; /* created, never committed */
     cJSON_Delete(body);
     if (x) {
         x->coll = c;
@@ -683,7 +710,13 @@ es_registry *es_registry_open(const char *data_dir, ss_error *err) {
                 break;
             }
         }
-        es_index *x = index_load(dir, e->d_name, why, sizeof why);
+        int leftover;
+        es_index *x = index_load(dir, e->d_name, why, sizeof why, &leftover);
+        if (!x && leftover) {
+            fprintf(stderr, "semsearch: removing %s: an index creation that never completed (no mapping, no documents)\n", dir);
+            rm_tree(dir);
+            continue;
+        }
         if (!x) { /* never skip data silently: the server refuses to start */
             s = ss_fail(err, SS_ERR_FORMAT, "cannot open index [%s] in %s: %s", e->d_name, dir, why);
             break;

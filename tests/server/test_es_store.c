@@ -289,8 +289,16 @@ int main(void) {
     CHECKF(files == 2, "one index file per dense_vector field: %d", files);
 
     CHECKF(server_stop(&s, 30) == 0, "clean exit on SIGTERM");
+    /* what an index creation killed before its first commit leaves: removed at start */
+    snprintf(p, sizeof p, "%s/es/ghost", data);
+    CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof p, "%s/es/ghost/writer.lock", data);
+    FILE *gf = fopen(p, "w");
+    if (gf) fclose(gf);
     REQUIRE(server_start(&s, args) == 0);
     port = s.port;
+    snprintf(p, sizeof p, "%s/es/ghost", data);
+    CHECKF(stat(p, &sb) != 0 && req("GET", "/ghost", NULL, NULL) == 404, "an unfinished index creation is removed");
     knn_round("v", 0, sig3, sizeof sig3);
     knn_round("w", 1, sig4, sizeof sig4);
     CHECKF(!strcmp(sig1, sig3) && !strcmp(sig2, sig4), "after a restart the same hits and scores");
@@ -337,6 +345,15 @@ int main(void) {
     CHECKF(stat(p, &sb) == 0, "the old file is kept as %s", p);
     snprintf(p, sizeof p, "%s/old/es.db", es2);
     CHECK(stat(p, &sb) != 0);
+
+    /* a folder under DATA/es that is no index: the server refuses to start, naming it */
+    snprintf(p, sizeof p, "%s/es/junk", data2);
+    CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof p, "%s/es/junk/notes.txt", data2);
+    FILE *jf = fopen(p, "w");
+    if (jf) fputs("not an index", jf), fclose(jf);
+    fprintf(stderr, "(a start that must fail follows)\n");
+    CHECKF(server_start(&s, args2) != 0, "a foreign folder under DATA/es stops the start (never a silently missing index)");
 
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
