@@ -530,6 +530,11 @@ typedef struct ss_collection_options {
     int sync_off;             /* 1: synchronous=NORMAL (a crash may lose the last commits)       */
     int lock_wait_ms;         /* writer: wait up to this long for another writer; 0 = fail now  */
     int n_threads;            /* model threads; 0 = all cores                                    */
+    /* Recorded at creation: 1 = a fields collection (the "Collection fields"
+     * API below): no collection-wide model or embedded text; documents are
+     * arbitrary JSON whose vectors and texts are named fields. model_dir is
+     * then not needed (the caller embeds, e.g. for semantic_text). */
+    int fields_only;
 } ss_collection_options;
 
 /* Open (or, with opts->create, create) the collection in folder dir.
@@ -673,6 +678,94 @@ ss_collection_iter *ss_collection_iter_new(ss_collection *c, int64_t after_rowid
 int ss_collection_iter_next(ss_collection_iter *it, ss_doc_vec *out, ss_error *err);
 void ss_collection_iter_free(ss_collection_iter *it);
 /* @@COLLECTION-ITER-END@@ */
+
+/* @@FIELDS-API-BEGIN@@ */
+/*
+ * Collection fields (a collection created with fields_only = 1): documents
+ * with arbitrary JSON, a version and a caller's sequence number, and any
+ * number of named fields:
+ *   - vector fields (dim, metric, index type / quantisation / m /
+ *     ef_construction), each with its own derived index file
+ *     (DIR/field-N.ssi + .log) kept in step with SQLite by the write
+ *     sequence (index generation) exactly as the collection's main index,
+ *     caught up or rebuilt from SQLite when missing or stale;
+ *   - text fields (one FTS5 table each, the field's analyzer), scored with
+ *     Lucene's BM25 and per-field length norms (N, avgdl and norms of the
+ *     documents that have the field).
+ * Writes are batches: ss_collection_begin .. put / remove .. commit (one
+ * SQLite transaction; the field indexes are updated after it commits).
+ * Inside a batch, ss_collection_lookup on the batch's thread sees the
+ * batch's own writes. Reads (lookup, record_at, scan, knn, match, vector)
+ * may run from any thread beside a writer and see committed batches.
+ */
+typedef enum { SS_FIELD_VECTOR = 0, SS_FIELD_TEXT = 1 } ss_field_kind;
+
+typedef struct ss_field_def {
+    const char *name;
+    ss_field_kind kind;
+    int dim;                /* vector: 1..65536                                          */
+    ss_index_options index; /* vector: type, metric, quantize, m, ef_construction (int8 /
+                               binary: kept fp32 below 1024 vectors, then rebuilt
+                               quantised, so the quantiser is trained on real data)      */
+    const char *analyzer;   /* text: "standard" (NULL) or "english"                      */
+} ss_field_def;
+
+/* Define a field (idempotent when the definition is the same; another
+ * definition of the name is an error). Inside a batch it commits with it. */
+ss_status ss_collection_define_field(ss_collection *c, const ss_field_def *f, ss_error *err);
+int ss_collection_has_field(ss_collection *c, const char *name);
+
+/* A field value of one document: vector (the field's dim floats) or text. */
+typedef struct ss_field_value {
+    const char *field;
+    const float *vector;
+    const char *text;
+} ss_field_value;
+
+/* One stored document. Strings are owned: ss_record_clear frees them. */
+typedef struct ss_record {
+    int64_t rowid;   /* internal id (the field indexes' id) */
+    char *id;
+    char *json;      /* the document as given */
+    char *view;      /* the caller's smaller projection (e.g. without vectors), for scans */
+    int64_t version, seq_no;
+} ss_record;
+void ss_record_clear(ss_record *r);
+
+ss_status ss_collection_begin(ss_collection *c, ss_error *err);
+ss_status ss_collection_commit(ss_collection *c, ss_error *err);
+void ss_collection_rollback(ss_collection *c);
+/* Insert or replace document id (in a batch): json and view are stored as
+ * given; the document's field values become exactly `values` (fields not
+ * listed lose their value). *rowid (may be NULL) receives its rowid. */
+ss_status ss_collection_put(ss_collection *c, const char *id, const char *json, const char *view, int64_t version,
+                            int64_t seq_no, const ss_field_value *values, size_t n_values, int64_t *rowid,
+                            ss_error *err);
+/* Remove (in a batch): 1 removed, 0 no such id, -1 error. */
+int ss_collection_remove(ss_collection *c, const char *id, ss_error *err);
+/* By id / by rowid; SS_ERR_NOT_FOUND when absent. */
+ss_status ss_collection_lookup(ss_collection *c, const char *id, ss_record *out, ss_error *err);
+ss_status ss_collection_record_at(ss_collection *c, int64_t rowid, ss_record *out, ss_error *err);
+/* Every document in rowid order (json left NULL: scans read the view);
+ * fn returns nonzero to stop. */
+ss_status ss_collection_scan(ss_collection *c, int (*fn)(void *user, const ss_record *r), void *user,
+                             ss_error *err);
+int64_t ss_collection_max_rowid(ss_collection *c); /* 0 when empty, -1 on error */
+/* k nearest rowids of a vector field (the field index's metric order,
+ * padded with -1), beam ef (0 = default), filter an allow-list over rowids. */
+ss_status ss_collection_knn(ss_collection *c, const char *field, const float *query, int k, int ef,
+                            const ss_filter *filter, int64_t *ids, float *scores, ss_error *err);
+/* The stored fp32 vector of a document's field; SS_ERR_NOT_FOUND when it has none. */
+ss_status ss_collection_vector(ss_collection *c, const char *field, int64_t rowid, float *out, ss_error *err);
+/* BM25 over a text field: pre-analyzed terms, any (all = 0) or every (all = 1)
+ * of them; fn gets each matching rowid and its score. */
+ss_status ss_collection_match(ss_collection *c, const char *field, const char *const *terms, size_t n_terms,
+                              int all, double k1, double b, void (*fn)(void *user, int64_t rowid, double score),
+                              void *user, ss_error *err);
+/* Small caller metadata kept in the collection (key <= 64 bytes). get: malloc'd or NULL. */
+ss_status ss_collection_meta_set(ss_collection *c, const char *key, const char *value, ss_error *err);
+char *ss_collection_meta_get(ss_collection *c, const char *key);
+/* @@FIELDS-API-END@@ */
 
 #ifdef __cplusplus
 }

@@ -153,7 +153,7 @@ static int bulk(ss_http_req *r, ss_http_resp *resp) {
     cJSON_AddNumberToObject(out, "took", 0);
     cJSON *errors = cJSON_AddFalseToObject(out, "errors");
     cJSON *items = cJSON_AddArrayToObject(out, "items");
-    int any_err = 0;
+    int any_err = 0, commit_failed = 0;
     es_index *cur = NULL;
     for (size_t i = 0; i < n; i++) {
         bulk_item *e = &it[i];
@@ -161,7 +161,7 @@ static int bulk(ss_http_req *r, ss_http_resp *resp) {
         int st;
         if (!cur || strcmp(cur->name, e->index)) {
             if (cur) {
-                es_commit(cur);
+                commit_failed |= es_commit(cur) != 0;
                 pthread_rwlock_unlock(&cur->lock);
                 es_release(g);
             }
@@ -206,11 +206,16 @@ static int bulk(ss_http_req *r, ss_http_resp *resp) {
         cJSON_AddItemToArray(items, w);
     }
     if (cur) {
-        es_commit(cur);
+        commit_failed |= es_commit(cur) != 0;
         pthread_rwlock_unlock(&cur->lock);
         es_release(g);
     }
     free_items(it, n);
+    if (commit_failed) { /* never acknowledge items that are not stored */
+        cJSON_Delete(out);
+        es_error(resp, 500, "exception", NULL, "the bulk request could not be committed (see the server log)");
+        return SS_HTTP_DONE;
+    }
     if (any_err) cJSON_ReplaceItemInObject(out, "errors", cJSON_CreateTrue());
     (void)errors;
     cJSON_ReplaceItemInObject(out, "took", cJSON_CreateNumber((double)(long long)(now_ms() - t0)));

@@ -10,7 +10,12 @@
 #include "server/app.h"
 #include "server/es_docs.h"
 
-es_registry *es_reg(ss_http_req *r) { return ((ss_server *)ss_http_app(r))->es; }
+es_registry *es_reg(ss_http_req *r) {
+    ss_server *s = ss_http_app(r);
+    es_embedder e = {es_embed_text, s};
+    if (s->model) es_set_embedder(s->es, &e); /* semantic_text embeds with the server's model */
+    return s->es;
+}
 
 es_index *es_open_index(es_registry *g, const char *name, int create, ss_http_resp *resp) {
     es_acquire(g, 0);
@@ -97,10 +102,13 @@ int es_apply_if(es_index *x, es_op op, const char *id, cJSON *body, int64_t if_s
     if (if_seq_no >= 0 || if_term >= 0) {
         es_doc *cur = es_get(x, id);
         if (!cur || cur->seq_no != if_seq_no || if_term != 1) {
+            int64_t cur_seq = cur ? cur->seq_no : -1;
+            int had = cur != NULL;
+            es_doc_free(cur);
             char why[600];
-            if (cur)
+            if (had)
                 snprintf(why, sizeof why, "[%s]: version conflict, required seqNo [%lld], primary term [%lld]. current document has seqNo [%lld] and primary term [1]",
-                         id, (long long)if_seq_no, (long long)if_term, (long long)cur->seq_no);
+                         id, (long long)if_seq_no, (long long)if_term, (long long)cur_seq);
             else
                 snprintf(why, sizeof why, "[%s]: version conflict, required seqNo [%lld], primary term [%lld]. but no document was found",
                          id, (long long)if_seq_no, (long long)if_term);
@@ -108,13 +116,14 @@ int es_apply_if(es_index *x, es_op op, const char *id, cJSON *body, int64_t if_s
             *out = item_error(x, id, "version_conflict_engine_exception", why);
             return 409;
         }
+        es_doc_free(cur);
     }
     return es_apply(x, op, id, body, out);
 }
 
 int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
     char et[64], why[1024];
-    es_doc *d = NULL;
+    int64_t dv = 0, ds = 0;
     if (op == ES_OP_DELETE) {
         int64_t ver = 1, seq = 0;
         if (es_remove(x, id, &ver, &seq)) {
@@ -147,9 +156,9 @@ int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
                 *out = item_error(x, id, "document_missing_exception", why);
                 return 404;
             }
-            int st = es_put(x, id, cJSON_Duplicate(init, 1), 0, &d, et, why, sizeof why);
+            int st = es_put(x, id, cJSON_Duplicate(init, 1), 0, &dv, &ds, et, why, sizeof why);
             if (st >= 300) return *out = item_error(x, id, et, why), st;
-            *out = item_ok(x, id, d->version, "created", d->seq_no, 0);
+            *out = item_ok(x, id, dv, "created", ds, 0);
             return 201;
         }
         cJSON *merged = cJSON_Duplicate(cur->src, 1);
@@ -157,16 +166,18 @@ int es_apply(es_index *x, es_op op, const char *id, cJSON *body, cJSON **out) {
         if (detect && cJSON_Compare(merged, cur->src, 1)) {
             cJSON_Delete(merged);
             *out = item_ok(x, id, cur->version, "noop", cur->seq_no, 1);
+            es_doc_free(cur);
             return 200;
         }
-        int st = es_put(x, id, merged, 0, &d, et, why, sizeof why);
+        es_doc_free(cur);
+        int st = es_put(x, id, merged, 0, &dv, &ds, et, why, sizeof why);
         if (st >= 300) return *out = item_error(x, id, et, why), st;
-        *out = item_ok(x, id, d->version, "updated", d->seq_no, 0);
+        *out = item_ok(x, id, dv, "updated", ds, 0);
         return 200;
     }
-    int st = es_put(x, id, body, op == ES_OP_CREATE, &d, et, why, sizeof why);
+    int st = es_put(x, id, body, op == ES_OP_CREATE, &dv, &ds, et, why, sizeof why);
     if (st >= 300) return *out = item_error(x, id, et, why), st;
-    *out = item_ok(x, id, d->version, st == 201 ? "created" : "updated", d->seq_no, 0);
+    *out = item_ok(x, id, dv, st == 201 ? "created" : "updated", ds, 0);
     return st;
 }
 
@@ -206,10 +217,15 @@ static int write_doc(ss_http_req *r, ss_http_resp *resp, es_op op, const char *i
     cJSON *item = NULL;
     const char *isq = ss_http_query(r, "if_seq_no"), *ipt = ss_http_query(r, "if_primary_term");
     int st = es_apply_if(x, op, id, body, isq ? atoll(isq) : -1, ipt ? atoll(ipt) : -1, &item);
-    es_commit(x);
+    int committed = es_commit(x) == 0;
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
     if (op == ES_OP_UPDATE) cJSON_Delete(body); /* index/create: es_put took it */
+    if (!committed) { /* never acknowledge a write that is not stored */
+        cJSON_Delete(item);
+        es_error(resp, 500, "exception", name, "the write to [%s] could not be committed (see the server log)", name);
+        return SS_HTTP_DONE;
+    }
     if (cJSON_GetObjectItemCaseSensitive(item, "error")) {
         item_to_error(resp, st, item, name);
         cJSON_Delete(item);
@@ -234,9 +250,14 @@ static int delete_doc(ss_http_req *r, ss_http_resp *resp) {
     cJSON *item = NULL;
     const char *isq = ss_http_query(r, "if_seq_no"), *ipt = ss_http_query(r, "if_primary_term");
     int st = es_apply_if(x, ES_OP_DELETE, id, NULL, isq ? atoll(isq) : -1, ipt ? atoll(ipt) : -1, &item);
-    es_commit(x);
+    int committed = es_commit(x) == 0;
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
+    if (!committed) {
+        cJSON_Delete(item);
+        es_error(resp, 500, "exception", name, "the delete in [%s] could not be committed (see the server log)", name);
+        return SS_HTTP_DONE;
+    }
     ss_http_json(resp, st, item);
     return SS_HTTP_DONE;
 }
@@ -254,6 +275,7 @@ cJSON *es_get_json(es_index *x, const char *id, const cJSON *source_filter) {
     cJSON_AddBoolToObject(o, "found", 1);
     cJSON *src = es_source_filter(d->src, source_filter);
     if (src) cJSON_AddItemToObject(o, "_source", src);
+    es_doc_free(d);
     return o;
 }
 
@@ -299,6 +321,7 @@ static int get_source(ss_http_req *r, ss_http_resp *resp) {
     pthread_rwlock_rdlock(&x->lock);
     es_doc *d = es_get(x, id);
     cJSON *src = d ? cJSON_Duplicate(d->src, 1) : NULL;
+    es_doc_free(d);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
     if (!src) es_error(resp, 404, "resource_not_found_exception", NULL, "Document not found [%s]/[%s]", name, id);

@@ -29,5 +29,12 @@ cJSON *es_source_filter(const cJSON *src, const cJSON *filter);
 /* es_embed.c: replace every knn query_vector_builder in a search body by the
  * query_vector the server's model makes of its model_text. -1: resp filled. */
 int es_build_query_vectors(ss_http_req *r, cJSON *body, ss_http_resp *resp);
+/* user = the ss_server: its model embeds text (es_embedder.fn). */
+cJSON *es_embed_text(void *user, const char *text, char *why, size_t cap);
+/* In a query tree (index read-locked): semantic {field, query} and match on a
+ * semantic_text field become knn queries on the embedded query (k = size,
+ * num_candidates = 1.5 k, as Elasticsearch's knn query); a knn query's
+ * query_vector_builder is embedded. -1: resp filled. */
+int es_rewrite_semantic(ss_http_req *r, es_index *x, cJSON *query, int k, ss_http_resp *resp);
 
 #endif

@@ -67,6 +67,12 @@ static cJSON *embed_one(ss_server *s, const char *text, char *why, size_t cap) {
     return out;
 }
 
+cJSON *es_embed_text(void *user, const char *text, char *why, size_t cap) {
+    ss_server *s = user;
+    if (!s || !s->model) return snprintf(why, cap, "the server has no model"), NULL;
+    return embed_one(s, text, why, cap);
+}
+
 static int build_one(ss_server *s, cJSON *knn, ss_http_resp *resp) {
     cJSON *b = cJSON_GetObjectItemCaseSensitive(knn, "query_vector_builder");
     if (!b) return 0;
@@ -114,4 +120,81 @@ int es_build_query_vectors(ss_http_req *r, cJSON *body, ss_http_resp *resp) {
     cJSON *subs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ret, "rrf"), "retrievers"), *e;
     cJSON_ArrayForEach(e, subs) if (build_list(s, cJSON_GetObjectItemCaseSensitive(e, "knn"), resp) != 0) return -1;
     return 0;
+}
+
+/* The knn query that semantic / match-on-semantic_text become. */
+static cJSON *semantic_knn(ss_server *s, const char *field, const char *text, int k, ss_http_resp *resp) {
+    char why[600];
+    cJSON *v = s->model ? embed_one(s, text, why, sizeof why) : NULL;
+    if (!v) {
+        if (!s->model) es_error(resp, 400, "illegal_argument_exception", NULL, "[semantic] query: the server has no model");
+        else es_error(resp, 503, "status_exception", NULL, "%s", why);
+        return NULL;
+    }
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddStringToObject(q, "field", field);
+    cJSON_AddItemToObject(q, "query_vector", v);
+    cJSON_AddNumberToObject(q, "k", k);
+    cJSON_AddNumberToObject(q, "num_candidates", k * 3 / 2 > 10000 ? 10000 : k * 3 / 2 < k ? k : k * 3 / 2);
+    return q;
+}
+
+static int rewrite(ss_server *s, es_index *x, cJSON *o, int k, ss_http_resp *resp) {
+    if (!cJSON_IsObject(o) && !cJSON_IsArray(o)) return 0;
+    if (cJSON_IsObject(o)) {
+        cJSON *sem = cJSON_GetObjectItemCaseSensitive(o, "semantic");
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "match");
+        cJSON *knn = cJSON_GetObjectItemCaseSensitive(o, "knn");
+        if (cJSON_IsObject(sem)) {
+            const char *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sem, "field"));
+            const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sem, "query"));
+            const es_field *f = field ? es_field_get(x, field) : NULL;
+            if (!field || !text) {
+                es_error(resp, 400, "parsing_exception", NULL, "[semantic] query needs [field] and [query]");
+                return -1;
+            }
+            if (!f || f->type != ES_SEMANTIC) {
+                es_error(resp, 400, "query_shard_exception", x->name,
+                         "failed to create query: Field [%s] of type [%s] is not supported for [semantic] queries", field,
+                         f ? "non-semantic" : "unmapped");
+                return -1;
+            }
+            cJSON *q = semantic_knn(s, field, text, k, resp);
+            if (!q) return -1;
+            double boost = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(sem, "boost"))
+                               ? cJSON_GetObjectItemCaseSensitive(sem, "boost")->valuedouble : 1;
+            if (boost != 1) cJSON_AddNumberToObject(q, "boost", boost);
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "semantic");
+            cJSON_AddItemToObject(o, "knn", q);
+            return 0;
+        }
+        if (cJSON_IsObject(m) && m->child) {
+            const es_field *f = es_field_get(x, m->child->string);
+            if (f && f->type == ES_SEMANTIC) {
+                const cJSON *qv = m->child;
+                if (cJSON_IsObject(qv)) qv = cJSON_GetObjectItemCaseSensitive(qv, "query");
+                if (!cJSON_IsString(qv)) {
+                    es_error(resp, 400, "parsing_exception", NULL, "[match] on semantic_text field [%s] needs a text", f->name);
+                    return -1;
+                }
+                cJSON *q = semantic_knn(s, f->name, qv->valuestring, k, resp);
+                if (!q) return -1;
+                cJSON_DeleteItemFromObjectCaseSensitive(o, "match");
+                cJSON_AddItemToObject(o, "knn", q);
+                return 0;
+            }
+        }
+        if (cJSON_IsObject(knn) && cJSON_GetObjectItemCaseSensitive(knn, "query_vector_builder")) {
+            if (build_one(s, knn, resp) != 0) return -1;
+            cJSON *filter = cJSON_GetObjectItemCaseSensitive(knn, "filter");
+            return filter ? rewrite(s, x, filter, k, resp) : 0;
+        }
+    }
+    cJSON *e;
+    cJSON_ArrayForEach(e, o) if (rewrite(s, x, e, k, resp) != 0) return -1;
+    return 0;
+}
+
+int es_rewrite_semantic(ss_http_req *r, es_index *x, cJSON *query, int k, ss_http_resp *resp) {
+    return query ? rewrite(ss_http_app(r), x, query, k < 1 ? 1 : k, resp) : 0;
 }

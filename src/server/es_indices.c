@@ -206,7 +206,7 @@ static int cat_indices(ss_http_req *r, ss_http_resp *resp) {
         es_index *x = es_index_at(g, i);
         pthread_rwlock_rdlock(&x->lock);
         char cnt[32];
-        snprintf(cnt, sizeof cnt, "%zu", x->n_docs);
+        snprintf(cnt, sizeof cnt, "%zu", es_doc_count(x));
         if (json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "health", "yellow");

@@ -41,7 +41,8 @@ static int type_of(const char *t, es_ftype *out) {
         {"wildcard", ES_KEYWORD}, {"long", ES_LONG},          {"integer", ES_LONG},     {"short", ES_LONG},
         {"byte", ES_LONG},      {"unsigned_long", ES_LONG},   {"double", ES_DOUBLE},    {"float", ES_DOUBLE},
         {"half_float", ES_DOUBLE}, {"scaled_float", ES_DOUBLE}, {"boolean", ES_BOOLEAN}, {"date", ES_DATE},
-        {"date_nanos", ES_DATE}, {"dense_vector", ES_VECTOR}, {"object", ES_OBJECT}};
+        {"date_nanos", ES_DATE}, {"dense_vector", ES_VECTOR}, {"object", ES_OBJECT},
+        {"semantic_text", ES_SEMANTIC}};
     for (size_t i = 0; i < sizeof tb / sizeof tb[0]; i++)
         if (!strcmp(tb[i].n, t)) return *out = tb[i].t, 1;
     return 0;
@@ -56,10 +57,12 @@ int es__add_field(es_index *x, const char *name, const char *path, es_ftype t) {
     f->name = strdup(name);
     f->path = strdup(path);
     f->type = t;
-    f->vslot = f->tslot = -1;
     snprintf(f->analyzer, sizeof f->analyzer, "%s", x->analyzer);
-    if (t == ES_VECTOR) f->vslot = x->n_vec++;
-    if (t == ES_TEXT) f->tslot = x->n_text++;
+    /* Elasticsearch 8.14+'s default for dense_vector: int8_hnsw, m 16, ef_construction 100 */
+    f->itype = SS_INDEX_HNSW;
+    f->quant = SS_QUANT_INT8;
+    f->m = 16;
+    f->ef_construction = 100;
     return 0;
 }
 
@@ -111,12 +114,22 @@ int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *w
                     strcmp(tv, "int4_hnsw") && strcmp(tv, "int4_flat") && strcmp(tv, "bbq_hnsw") && strcmp(tv, "bbq_flat"))
                     return snprintf(why, cap, "Unknown vector index options type [%s] for field [%s]", tv, name), -1;
                 const char *ints[] = {"m", "ef_construction"};
+                int *dst[] = {&f->m, &f->ef_construction};
                 for (int k = 0; k < 2; k++) {
                     const cJSON *v = cJSON_GetObjectItemCaseSensitive(io, ints[k]);
-                    if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1))
+                    if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (k ? 3200 : 512)))
                         return snprintf(why, cap, "[%s] must be a positive integer on field [%s]", ints[k], name), -1;
+                    if (v) *dst[k] = (int)v->valuedouble;
                 }
+                /* the index the field gets: hnsw / flat; int8 and int4 -> int8 codes, bbq -> 1-bit codes,
+                 * each rescored with the fp32 vectors (ss_index keep_fp32) */
+                f->itype = strstr(tv, "hnsw") ? SS_INDEX_HNSW : SS_INDEX_FLAT;
+                f->quant = !strncmp(tv, "int", 3) ? SS_QUANT_INT8 : !strncmp(tv, "bbq", 3) ? SS_QUANT_BINARY : SS_QUANT_NONE;
             }
+        }
+        if (t == ES_SEMANTIC) { /* dims once the model has embedded a first value */
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "model_settings"), "dimensions");
+            if (cJSON_IsNumber(d)) f->dims = (int)d->valuedouble;
         }
         const cJSON *mf = cJSON_GetObjectItemCaseSensitive(p, "fields"), *q;
         cJSON_ArrayForEach(q, mf) { /* multi-fields: title.keyword reads title */
@@ -134,7 +147,7 @@ int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *w
 }
 
 static const char *tname(es_ftype t) {
-    static const char *n[] = {"text", "keyword", "long", "float", "boolean", "date", "dense_vector", "object"};
+    static const char *n[] = {"text", "keyword", "long", "float", "boolean", "date", "dense_vector", "object", "semantic_text"};
     return n[t];
 }
 
@@ -191,6 +204,7 @@ int es__check_value(es_index *x, es_field *f, const cJSON *v, const char *id, ch
     case ES_DATE: ok = cJSON_IsString(v) || cJSON_IsNumber(v); break;
     case ES_TEXT:
     case ES_KEYWORD: ok = !cJSON_IsObject(v); break;
+    case ES_SEMANTIC: ok = cJSON_IsString(v); break;
     default: break;
     }
     if (!ok) {

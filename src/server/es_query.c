@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/es_script.h"
 #include "server/es_store.h"
 
-typedef enum { Q_ALL, Q_NONE, Q_MATCH, Q_TERM, Q_TERMS, Q_RANGE, Q_EXISTS, Q_IDS, Q_BOOL, Q_DISMAX, Q_KNN } q_kind;
+typedef enum { Q_ALL, Q_NONE, Q_MATCH, Q_TERM, Q_TERMS, Q_RANGE, Q_EXISTS, Q_IDS, Q_BOOL, Q_DISMAX, Q_KNN, Q_SCRIPT } q_kind;
 
 struct es_query {
     q_kind kind;
@@ -34,13 +35,18 @@ struct es_query {
     es_query **kids[4]; /* bool: must, should, filter, must_not; dismax: kids[0] */
     int n_kids[4];
     int msm;
-    /* knn query: the vector, how many to keep, the kept (doc, score) sorted by doc pointer */
+    /* knn query: the vector, how many to keep (k), the beam (num_candidates).
+     * knn and match on a text field: (rowid, score) of the matches, by rowid (prepare). */
     float *qvec;
-    int dims, keep;
+    int dims, keep, nc;
     double min_sim;
     int has_min_sim;
-    struct knn_hit { const es_doc *d; double s; } *hits;
-    size_t n_hits;
+    es_hit *hits;
+    size_t n_hits, cap_hits;
+    int on_text; /* match / term on a text field: scored from hits, no source needed */
+    es_script *script; /* script_score: kids[0][0] is its query */
+    int has_min_score;
+    double min_score;
 };
 
 static void fail(ss_http_resp *resp, const char *fmt, const char *a, const char *b) {
@@ -59,6 +65,7 @@ void es_query_free(es_query *q) {
     free(q->path);
     free(q->qvec);
     free(q->hits);
+    es_script_free(q->script);
     cJSON_Delete(q->value);
     free(q);
 }
@@ -290,7 +297,7 @@ es_query *es_query_parse(es_index *x, const cJSON *j, ss_http_resp *resp) {
         const es_field *f = fname ? es_field_get(x, fname) : NULL;
         if (!fname || !cJSON_IsArray(qv))
             return fail(resp, "[knn] query needs [field] and [query_vector]%s%s", "", NULL), NULL;
-        if (!f || f->type != ES_VECTOR) {
+        if (!f || (f->type != ES_VECTOR && f->type != ES_SEMANTIC)) {
             es_error(resp, 400, "illegal_argument_exception", NULL, "[knn] queries are only supported on [dense_vector] fields; [%s] is not one", fname);
             return NULL;
         }
@@ -310,104 +317,168 @@ es_query *es_query_parse(es_index *x, const cJSON *j, ss_http_resp *resp) {
         cJSON_ArrayForEach(e, qv) q->qvec[i++] = (float)e->valuedouble;
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(body, "k"), *nc = cJSON_GetObjectItemCaseSensitive(body, "num_candidates");
         q->keep = k ? (int)k->valuedouble : nc ? (int)nc->valuedouble : 10;
+        q->nc = nc ? (int)nc->valuedouble : q->keep;
+        if (q->nc < q->keep) q->nc = q->keep;
         const cJSON *sim = cJSON_GetObjectItemCaseSensitive(body, "similarity");
         if (sim) q->has_min_sim = 1, q->min_sim = sim->valuedouble;
         const cJSON *flt = cJSON_GetObjectItemCaseSensitive(body, "filter");
         if (flt && !parse_clauses(x, q, 2, flt, resp)) return es_query_free(q), NULL;
         return q;
     }
+    if (!strcmp(name, "script_score")) {
+        const cJSON *iq = cJSON_GetObjectItemCaseSensitive(body, "query"), *sc = cJSON_GetObjectItemCaseSensitive(body, "script");
+        if (!iq) return fail(resp, "[script_score] requires 'query' field%s", "", NULL), NULL;
+        if (!sc) return fail(resp, "[script_score] requires 'script' field%s", "", NULL), NULL;
+        if (!(q = qnew(Q_SCRIPT))) return NULL;
+        q->boost = boost;
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(body, "min_score");
+        if (cJSON_IsNumber(ms)) q->has_min_score = 1, q->min_score = ms->valuedouble;
+        char why[1200];
+        if (!(q->script = es_script_parse(x, sc, why, sizeof why))) {
+            es_query_free(q);
+            es_error(resp, 400, "illegal_argument_exception", NULL, "%s", why);
+            return NULL;
+        }
+        es_query *k = es_query_parse(x, iq, resp);
+        if (!k || add_kid(q, 0, k) != 0) return es_query_free(k), es_query_free(q), NULL;
+        return q;
+    }
     es_error(resp, 400, "parsing_exception", NULL, "unknown query [%s]", name);
     return NULL;
 }
 
-/* ---- evaluation ---------------------------------------------------------------- */
-
-static int doc_has_tok(const es_toks *t, const char *term, int *freq) {
-    int f = 0;
-    for (int i = 0; i < t->n; i++) f += !strcmp(t->t[i], term);
-    if (freq) *freq = f;
-    return f > 0;
+long es_query_direct(const es_query *q, es_hit **out) {
+    *out = NULL;
+    int text = q && (q->kind == Q_MATCH || q->kind == Q_TERM) && q->on_text;
+    if (!q || (!text && q->kind != Q_KNN)) return -1;
+    if (!q->n_hits) return 0;
+    es_hit *h = malloc(q->n_hits * sizeof *h);
+    if (!h) return -1;
+    for (size_t i = 0; i < q->n_hits; i++) h[i] = (es_hit){q->hits[i].rowid, q->boost * q->hits[i].score};
+    *out = h;
+    return (long)q->n_hits;
 }
+
+const char *es_query_error(const es_query *q) {
+    if (!q) return NULL;
+    if (q->script && es_script_error(q->script)) return es_script_error(q->script);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < q->n_kids[k]; i++) {
+            const char *e = es_query_error(q->kids[k][i]);
+            if (e) return e;
+        }
+    return NULL;
+}
+
+/* ---- evaluation ---------------------------------------------------------------- */
 
 /* keyword "doc frequency" of a value: the docs whose field equals it. */
 static int value_eq(const cJSON *dv, const cJSON *qv, es_ftype t);
 
 static double idf_of(double N, double n) { return log(1 + (N - n + 0.5) / (n + 0.5)); }
 
-static int by_score_desc(const void *a, const void *b) {
-    const struct knn_hit *x = a, *y = b;
-    return x->s < y->s ? 1 : x->s > y->s ? -1 : 0;
-}
-static int by_doc(const void *a, const void *b) {
-    const struct knn_hit *x = a, *y = b;
-    return x->d < y->d ? -1 : x->d > y->d;
+static int by_rowid(const void *a, const void *b) {
+    const es_hit *x = a, *y = b;
+    return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
 }
 
-/* The knn query's nearest documents, computed once per search. */
-static void knn_prepare(es_query *q, es_index *x) {
-    const es_field *f = &x->fields[q->field];
-    free(q->hits);
-    q->hits = malloc((x->n_docs + 1) * sizeof *q->hits);
-    q->n_hits = 0;
-    if (!q->hits) return;
-    for (size_t i = 0; i < x->n_docs; i++) {
-        const es_doc *d = x->docs[i];
-        if (f->vslot >= d->n_vec || !d->vec[f->vslot] || f->dims != q->dims) continue;
-        int ok = 1;
-        double t;
-        for (int k = 0; k < q->n_kids[2] && ok; k++) ok = es_query_eval(q->kids[2][k], x, d, &t);
-        if (!ok) continue;
-        double raw, sc = es_vec_score(f->sim, q->qvec, d->vec[f->vslot], f->dims, &raw);
-        if (q->has_min_sim && (f->sim == ES_SIM_L2 ? raw > q->min_sim : raw < q->min_sim)) continue;
-        q->hits[q->n_hits].d = d;
-        q->hits[q->n_hits++].s = sc;
+static void add_hit(void *user, int64_t rowid, double score) {
+    es_query *q = user;
+    if (q->n_hits == q->cap_hits) {
+        size_t cap = q->cap_hits ? q->cap_hits * 2 : 64;
+        es_hit *n = realloc(q->hits, cap * sizeof *n);
+        if (!n) return;
+        q->hits = n;
+        q->cap_hits = cap;
     }
-    qsort(q->hits, q->n_hits, sizeof *q->hits, by_score_desc);
-    if (q->n_hits > (size_t)q->keep) q->n_hits = (size_t)q->keep;
-    qsort(q->hits, q->n_hits, sizeof *q->hits, by_doc);
+    q->hits[q->n_hits].rowid = rowid;
+    q->hits[q->n_hits++].score = score;
 }
 
-void es_query_prepare(es_query *q, es_index *x) {
+/* The knn query's nearest documents through the field's index, once per search. */
+static void knn_prepare(es_query *q, es_index *x) {
+    free(q->hits);
+    q->hits = NULL;
+    q->n_hits = q->cap_hits = 0;
+    const es_field *f = &x->fields[q->field];
+    if (f->dims != q->dims) return;
+    ss_http_resp tmp = {0};
+    long n = es_knn(x, f, q->qvec, q->keep, q->nc, q->kids[2], q->n_kids[2], q->has_min_sim ? &q->min_sim : NULL,
+                    &q->hits, &tmp);
+    free(tmp.body);
+    for (int h = 0; h < tmp.n_headers; h++) free(tmp.header_names[h]), free(tmp.header_values[h]);
+    q->n_hits = n > 0 ? (size_t)n : 0;
+    if (q->n_hits) qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
+}
+
+typedef struct kw_stats {
+    const es_field *f;
+    const cJSON *value;
+    double N, n;
+} kw_stats;
+
+static int kw_count(void *user, const es_doc *d) {
+    kw_stats *k = user;
+    const cJSON *v = es_path(d->src, k->f->path);
+    if (!v || cJSON_IsNull(v)) return 0;
+    k->N++;
+    k->n += value_eq(v, k->value, k->f->type);
+    return 0;
+}
+
+/* scoring 0: a filter context (bool filter / must_not, constant_score, knn
+ * filters) where scores are not used, so keyword terms skip their idf scan. */
+static void prepare(es_query *q, es_index *x, int scoring) {
     if (!q) return;
+    int constant = q->kind == Q_BOOL && q->msm < 0;
     for (int k = 0; k < 4; k++)
-        for (int i = 0; i < q->n_kids[k]; i++) es_query_prepare(q->kids[k][i], x);
+        for (int i = 0; i < q->n_kids[k]; i++)
+            prepare(q->kids[k][i], x, scoring && !constant && k != 2 && k != 3);
     if (q->kind == Q_KNN) {
         knn_prepare(q, x);
         return;
     }
     if (q->field < 0 || (q->kind != Q_MATCH && q->kind != Q_TERM)) return;
     const es_field *f = &x->fields[q->field];
-    if (f->type == ES_TEXT) {
+    if (f->type == ES_TEXT) { /* BM25 over the field's FTS5 table (Lucene's formula and norms) */
         if (q->kind == Q_TERM && !q->n_terms && cJSON_IsString(q->value)) tok_emit(q, q->value->valuestring);
+        q->on_text = 1;
+        free(q->hits);
+        q->hits = NULL;
+        q->n_hits = q->cap_hits = 0;
+        if (!f->stored || !q->n_terms) return;
+        ss_error e = {0};
+        if (ss_collection_match(x->coll, f->name, (const char *const *)q->terms, (size_t)q->n_terms, q->op_and, x->k1,
+                                x->b, add_hit, q, &e) != SS_OK)
+            fprintf(stderr, "semsearch: index [%s]: match on %s: %s\n", x->name, f->name, e.msg);
+        if (q->n_hits) qsort(q->hits, q->n_hits, sizeof *q->hits, by_rowid);
+    } else if (f->type == ES_KEYWORD && scoring) {
+        kw_stats k = {f, q->value, 0, 0};
+        es_scan(x, 1, kw_count, &k);
         free(q->idf);
-        q->idf = calloc((size_t)q->n_terms + 1, sizeof *q->idf);
-        double N = 0, total = 0;
-        for (size_t d = 0; d < x->n_docs; d++) {
-            const es_doc *doc = x->docs[d];
-            if (f->tslot >= doc->n_text || !doc->toks[f->tslot].n) continue;
-            N++;
-            total += doc->toks[f->tslot].n;
-        }
-        q->avgdl = N ? total / N : 1;
-        for (int i = 0; i < q->n_terms; i++) {
-            double n = 0;
-            for (size_t d = 0; d < x->n_docs; d++) {
-                const es_doc *doc = x->docs[d];
-                if (f->tslot < doc->n_text && doc_has_tok(&doc->toks[f->tslot], q->terms[i], NULL)) n++;
-            }
-            if (q->idf) q->idf[i] = idf_of(N, n);
-        }
-    } else if (f->type == ES_KEYWORD) {
-        double N = 0, n = 0;
-        for (size_t d = 0; d < x->n_docs; d++) {
-            const cJSON *v = es_path(x->docs[d]->src, f->path);
-            if (!v || cJSON_IsNull(v)) continue;
-            N++;
-            n += value_eq(v, q->value, f->type);
-        }
-        free(q->idf);
-        if ((q->idf = calloc(1, sizeof *q->idf))) q->idf[0] = idf_of(N, n);
+        if ((q->idf = calloc(1, sizeof *q->idf))) q->idf[0] = idf_of(k.N, k.n);
     }
+}
+
+void es_query_prepare(es_query *q, es_index *x) { prepare(q, x, 1); }
+void es_query_prepare_filter(es_query *q, es_index *x) { prepare(q, x, 0); }
+
+int es_query_needs_src(const es_query *q) {
+    if (!q) return 0;
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < q->n_kids[k]; i++)
+            if (es_query_needs_src(q->kids[k][i])) return 1;
+    switch (q->kind) {
+    case Q_ALL: case Q_NONE: case Q_IDS: case Q_KNN: case Q_BOOL: case Q_DISMAX: return 0;
+    case Q_SCRIPT: return 1; /* doc['f'].value */
+    case Q_MATCH: case Q_TERM: return q->field >= 0 && !q->on_text;
+    default: return 1;
+    }
+}
+
+static const es_hit *hit_of(const es_query *q, int64_t rowid) {
+    es_hit key = {rowid, 0};
+    return q->n_hits ? bsearch(&key, q->hits, q->n_hits, sizeof *q->hits, by_rowid) : NULL;
 }
 
 static void str_of(const cJSON *v, char *buf, size_t cap) {
@@ -486,21 +557,9 @@ int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double 
     case Q_TERM: {
         if (!f) return 0;
         if (f->type == ES_TEXT) {
-            if (f->tslot >= d->n_text || !q->n_terms || !q->idf) return 0;
-            const es_toks *t = &d->toks[f->tslot];
-            double dl = t->n, s = 0, norm = x->k1 * (1 - x->b + x->b * dl / q->avgdl);
-            int hit = 0;
-            for (int i = 0; i < q->n_terms; i++) {
-                int fr;
-                if (!doc_has_tok(t, q->terms[i], &fr)) {
-                    if (q->op_and) return 0;
-                    continue;
-                }
-                hit++;
-                s += q->idf[i] * fr / (fr + norm);
-            }
-            if (!hit) return 0;
-            *score = q->boost * s;
+            const es_hit *h = hit_of(q, d->rowid);
+            if (!h) return 0;
+            *score = q->boost * h->score;
             return 1;
         }
         if (!value_eq(es_path(d->src, f->path), q->value, f->type)) return 0;
@@ -508,9 +567,18 @@ int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double 
         return 1;
     }
     case Q_KNN: {
-        struct knn_hit key = {d, 0}, *h = bsearch(&key, q->hits, q->n_hits, sizeof *q->hits, by_doc);
+        const es_hit *h = hit_of(q, d->rowid);
         if (!h) return 0;
-        *score = q->boost * h->s;
+        *score = q->boost * h->score;
+        return 1;
+    }
+    case Q_SCRIPT: {
+        double s;
+        if (!es_query_eval(q->kids[0][0], x, d, &s)) return 0;
+        double v = es_script_run(q->script, x, d, s);
+        if (!(v >= 0)) return 0; /* the error is reported by es_query_error */
+        if (q->has_min_score && v < q->min_score) return 0;
+        *score = q->boost * v;
         return 1;
     }
     case Q_DISMAX: {

@@ -1,10 +1,11 @@
 /* es_search.c — POST|GET /{index}/_search, _count and _mget.
  *
- * A search is an exact scan of the index's in-memory documents: the query
- * tree scores every document, each top-level knn clause scores every
- * document that has the vector (and passes its filter) and keeps its k best;
- * a document's score is the sum of its query score and its knn scores, as
- * Elasticsearch combines query and knn (a disjunction). kNN scores follow
+ * The query tree is evaluated over one scan of the collection's document
+ * views (text matches and knn clauses come from the FTS5 tables and the
+ * vector indexes, looked up by rowid); each top-level knn clause runs on its
+ * field's index (es_knn.c) and keeps its k best; a document's score is the
+ * sum of its query score and its knn scores, as Elasticsearch combines query
+ * and knn (a disjunction). Only the page of hits returned is read in full. kNN scores follow
  * Elasticsearch's dense_vector formulas: cosine (1 + cos)/2, dot_product
  * (1 + dot)/2, l2_norm 1/(1 + l2^2), max_inner_product dot < 0 ? 1/(1 - dot)
  * : dot + 1. retriever.rrf fuses standard and knn retrievers with
@@ -103,8 +104,9 @@ cJSON *es_source_filter(const cJSON *src, const cJSON *f) {
 /* ---- one scored candidate list ----------------------------------------------------- */
 
 typedef struct cand {
-    size_t doc;
+    int64_t doc; /* rowid */
     double score;
+    cJSON *keys; /* sort values (by_field) */
 } cand;
 
 static int by_score(const void *a, const void *b) {
@@ -123,7 +125,7 @@ static int knn_filters(es_index *x, const cJSON *f, es_query ***out, int *n, ss_
     for (int i = 0; i < cnt; i++) {
         const cJSON *q = cJSON_IsArray(f) ? cJSON_GetArrayItem(f, i) : f;
         if (!((*out)[i] = es_query_parse(x, q, resp))) return -1;
-        es_query_prepare((*out)[i], x);
+        es_query_prepare_filter((*out)[i], x);
         (*n)++;
     }
     return 0;
@@ -143,7 +145,7 @@ static long run_knn(es_index *x, const cJSON *k, int size_default, cand **out, s
     if (ncv < kv) return es_error(resp, 400, "illegal_argument_exception", NULL, "[num_candidates] cannot be less than [k]"), -1;
     if (ncv > 10000) return es_error(resp, 400, "illegal_argument_exception", NULL, "[num_candidates] cannot exceed [10000]"), -1;
     const es_field *f = es_field_get(x, field);
-    if (!f || f->type != ES_VECTOR)
+    if (!f || (f->type != ES_VECTOR && f->type != ES_SEMANTIC))
         return es_error(resp, 400, "illegal_argument_exception", NULL,
                         f ? "[knn] queries are only supported on [dense_vector] fields; [%s] is not" : "field [%s] does not exist in the mapping", field), -1;
     int n = cJSON_GetArraySize(qv);
@@ -162,44 +164,75 @@ static long run_knn(es_index *x, const cJSON *k, int size_default, cand **out, s
         free(q);
         return -1;
     }
-    cand *c = malloc((x->n_docs + 1) * sizeof *c);
-    size_t m = 0;
-    double boost = bo ? bo->valuedouble : 1;
-    for (size_t d = 0; d < x->n_docs; d++) {
-        const es_doc *doc = x->docs[d];
-        if (f->vslot >= doc->n_vec || !doc->vec[f->vslot]) continue;
-        int ok = 1;
-        double s;
-        for (int j = 0; j < nf && ok; j++) ok = es_query_eval(flt[j], x, doc, &s);
-        if (!ok) continue;
-        double raw, sc = es_vec_score(f->sim, q, doc->vec[f->vslot], f->dims, &raw);
-        if (sim && (f->sim == ES_SIM_L2 ? raw > sim->valuedouble : raw < sim->valuedouble)) continue;
-        c[m].doc = d;
-        c[m++].score = sc * boost;
-    }
-    qsort(c, m, sizeof *c, by_score);
+    double boost = bo ? bo->valuedouble : 1, ms = sim ? sim->valuedouble : 0;
+    es_hit *hits = NULL;
+    long m = es_knn(x, f, q, kv, ncv, flt, nf, sim ? &ms : NULL, &hits, resp);
     for (int j = 0; j < nf; j++) es_query_free(flt[j]);
     free(flt);
     free(q);
+    if (m < 0) return -1;
+    cand *c = malloc(((size_t)m + 1) * sizeof *c);
+    if (!c) return free(hits), es_error(resp, 500, "exception", x->name, "out of memory"), -1;
+    for (long i = 0; i < m; i++) c[i] = (cand){hits[i].rowid, hits[i].score * boost, NULL};
+    free(hits);
     *out = c;
-    return (long)(m < (size_t)kv ? m : (size_t)kv);
+    return m;
+}
+
+typedef struct query_ctx {
+    es_index *x;
+    es_query *q;
+    cand *c;
+    size_t n, cap;
+    int failed;
+} query_ctx;
+
+static int query_one(void *user, const es_doc *d) {
+    query_ctx *k = user;
+    double s = 1;
+    if (k->q && !es_query_eval(k->q, k->x, d, &s)) return 0;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 256;
+        cand *n = realloc(k->c, cap * sizeof *n);
+        if (!n) return k->failed = 1;
+        k->c = n;
+        k->cap = cap;
+    }
+    k->c[k->n++] = (cand){d->rowid, s, NULL};
+    return 0;
 }
 
 static long run_query(es_index *x, const cJSON *qj, cand **out, ss_http_resp *resp) {
     es_query *q = NULL;
     if (qj && !(q = es_query_parse(x, qj, resp))) return -1;
     es_query_prepare(q, x);
-    cand *c = malloc((x->n_docs + 1) * sizeof *c);
-    size_t m = 0;
-    for (size_t d = 0; d < x->n_docs; d++) {
-        double s = 1;
-        if (q && !es_query_eval(q, x, x->docs[d], &s)) continue;
-        c[m].doc = d;
-        c[m++].score = s;
+    es_hit *direct;
+    long nd = es_query_direct(q, &direct);
+    if (nd >= 0) { /* a single match / knn: its hits are the answer, no scan */
+        cand *c = malloc(((size_t)nd + 1) * sizeof *c);
+        for (long i = 0; c && i < nd; i++) c[i] = (cand){direct[i].rowid, direct[i].score, NULL};
+        free(direct);
+        es_query_free(q);
+        if (!c) return es_error(resp, 500, "exception", x->name, "out of memory"), -1;
+        *out = c;
+        return nd;
+    }
+    query_ctx k = {x, q, NULL, 0, 0, 0};
+    int rc = es_scan(x, es_query_needs_src(q), query_one, &k);
+    const char *serr = es_query_error(q);
+    if (serr) {
+        es_error(resp, 400, "illegal_argument_exception", NULL, "%s", serr);
+        es_query_free(q);
+        free(k.c);
+        return -1;
     }
     es_query_free(q);
-    *out = c;
-    return (long)m;
+    if (rc != 0 || k.failed) {
+        free(k.c);
+        return es_error(resp, 500, "exception", x->name, "searching [%s] failed", x->name), -1;
+    }
+    *out = k.c;
+    return (long)k.n;
 }
 
 /* ---- sort -------------------------------------------------------------------------- */
@@ -234,8 +267,9 @@ static int by_sort(const void *pa, const void *pb, void *user) {
         int c;
         if (k->score) c = a->score < b->score ? -1 : a->score > b->score;
         else {
-            const cJSON *va = es_path(g_sort->x->docs[a->doc]->src, k->f->path);
-            const cJSON *vb = es_path(g_sort->x->docs[b->doc]->src, k->f->path);
+            const cJSON *va = cJSON_GetArrayItem(a->keys, i), *vb = cJSON_GetArrayItem(b->keys, i);
+            if (cJSON_IsNull(va)) va = NULL;
+            if (cJSON_IsNull(vb)) vb = NULL;
             c = cmp_val(va, vb);
             if ((!va || cJSON_IsNull(va)) != (!vb || cJSON_IsNull(vb))) return c; /* missing last either way */
         }
@@ -284,24 +318,43 @@ static double now_ms(void) {
     return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
 }
 
+static int by_doc(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
 /* Sum the scores of lists into one candidate set (disjunction). */
-static cand *combine(es_index *x, cand **lists, const long *lens, int n, int rrf, int rank_constant, long *out_n) {
-    double *sc = calloc(x->n_docs + 1, sizeof *sc);
-    char *in = calloc(x->n_docs + 1, 1);
-    for (int l = 0; l < n; l++)
-        for (long i = 0; i < lens[l]; i++) {
-            size_t d = lists[l][i].doc;
-            sc[d] += rrf ? 1.0 / (rank_constant + i + 1) : lists[l][i].score;
-            in[d] = 1;
-        }
-    cand *c = malloc((x->n_docs + 1) * sizeof *c);
+static cand *combine(cand **lists, const long *lens, int n, int rrf, int rank_constant, long *out_n) {
+    long total = 0;
+    for (int l = 0; l < n; l++) total += lens[l];
+    cand *c = malloc(((size_t)total + 1) * sizeof *c);
     long m = 0;
-    for (size_t d = 0; d < x->n_docs; d++)
-        if (in[d]) c[m].doc = d, c[m++].score = sc[d];
-    free(sc);
-    free(in);
-    *out_n = m;
+    for (int l = 0; c && l < n; l++)
+        for (long i = 0; i < lens[l]; i++)
+            c[m++] = (cand){lists[l][i].doc, rrf ? 1.0 / (rank_constant + i + 1) : lists[l][i].score, NULL};
+    if (c) qsort(c, (size_t)m, sizeof *c, by_doc);
+    long k = 0;
+    for (long i = 0; i < m; i++) {
+        if (k && c[k - 1].doc == c[i].doc) c[k - 1].score += c[i].score;
+        else c[k++] = c[i];
+    }
+    *out_n = c ? k : 0;
     return c;
+}
+
+/* The sort values of a candidate, from its view. */
+static void fill_keys(es_index *x, cand *c, const sort_key *keys, int nk) {
+    ss_record r;
+    if (ss_collection_record_at(x->coll, c->doc, &r, NULL) != SS_OK) return;
+    cJSON *src = cJSON_Parse(r.view ? r.view : r.json);
+    ss_record_clear(&r);
+    c->keys = cJSON_CreateArray();
+    for (int k = 0; k < nk; k++) {
+        const cJSON *v = keys[k].score ? NULL : es_path(src, keys[k].f->path);
+        if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, 0);
+        cJSON_AddItemToArray(c->keys, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    }
+    cJSON_Delete(src);
 }
 
 static const char *const known_keys[] = {"query", "knn", "size", "from", "_source", "sort", "track_total_hits",
@@ -346,6 +399,24 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
         return SS_HTTP_DONE;
     }
     pthread_rwlock_rdlock(&x->lock);
+    { /* semantic queries and knn query builders: embed before parsing */
+        cJSON *rt = cJSON_GetObjectItemCaseSensitive(body, "retriever");
+        cJSON *rrfj = cJSON_GetObjectItemCaseSensitive(rt, "rrf"), *sub;
+        const cJSON *rw = cJSON_GetObjectItemCaseSensitive(rrfj, "rank_window_size");
+        int window = cJSON_IsNumber(rw) ? (int)rw->valuedouble : (size > 10 ? (int)size : 10);
+        int bad = es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(body, "query"), (int)(from + size), resp) ||
+                  es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rt, "standard"), "query"),
+                                      (int)(from + size), resp);
+        cJSON_ArrayForEach(sub, cJSON_GetObjectItemCaseSensitive(rrfj, "retrievers")) if (!bad) bad =
+            es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sub, "standard"), "query"),
+                                window, resp);
+        if (bad) {
+            pthread_rwlock_unlock(&x->lock);
+            es_release(g);
+            cJSON_Delete(body);
+            return SS_HTTP_DONE;
+        }
+    }
     cand *lists[16] = {0};
     long lens[16] = {0};
     int nl = 0, rrf = 0, rank_constant = 60, failed = 0;
@@ -380,7 +451,7 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
                     failed = 1;
                     break;
                 }
-                if (sq) qsort(lists[nl], (size_t)m, sizeof(cand), by_score);
+                if (sq && m > 0) qsort(lists[nl], (size_t)m, sizeof(cand), by_score);
                 lens[nl++] = m < window ? m : window;
             }
         } else if (std) query = cJSON_GetObjectItemCaseSensitive(std, "query"), knn = NULL;
@@ -415,7 +486,7 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
         return SS_HTTP_DONE;
     }
     long m;
-    cand *all = combine(x, lists, lens, nl, rrf, rank_constant, &m);
+    cand *all = combine(lists, lens, nl, rrf, rank_constant, &m);
     for (int i = 0; i < nl; i++) free(lists[i]);
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(body, "min_score");
     if (ms) {
@@ -426,6 +497,7 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
     }
     int by_field = nk > 0 && !(nk == 1 && keys[0].score && keys[0].desc);
     if (by_field) {
+        for (long i = 0; i < m; i++) fill_keys(x, &all[i], keys, nk);
         sort_ctx sc = {x, keys, nk};
         qsort_r(all, (size_t)m, sizeof *all, by_sort, &sc);
     } else
@@ -454,7 +526,8 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
     else cJSON_AddNullToObject(hits, "max_score");
     cJSON *arr = cJSON_AddArrayToObject(hits, "hits");
     for (long i = from; i < m && i < from + size; i++) {
-        const es_doc *d = x->docs[all[i].doc];
+        es_doc *d = es_get_at(x, all[i].doc);
+        if (!d) continue;
         cJSON *h = cJSON_CreateObject();
         cJSON_AddStringToObject(h, "_index", x->name);
         cJSON_AddStringToObject(h, "_id", d->id);
@@ -472,13 +545,14 @@ static int search(ss_http_req *r, ss_http_resp *resp) {
                     cJSON_AddItemToArray(sv, cJSON_CreateNumber(all[i].score));
                     continue;
                 }
-                const cJSON *v = es_path(d->src, keys[k].f->path);
-                if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, 0);
+                const cJSON *v = cJSON_GetArrayItem(all[i].keys, k);
                 cJSON_AddItemToArray(sv, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
             }
         }
         cJSON_AddItemToArray(arr, h);
+        es_doc_free(d);
     }
+    for (long i = 0; i < m; i++) cJSON_Delete(all[i].keys);
     free(all);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);
@@ -503,7 +577,8 @@ static int count(ss_http_req *r, ss_http_resp *resp) {
     }
     pthread_rwlock_rdlock(&x->lock);
     cand *c = NULL;
-    long m = run_query(x, cJSON_GetObjectItemCaseSensitive(body, "query"), &c, resp);
+    long m = es_rewrite_semantic(r, x, cJSON_GetObjectItemCaseSensitive(body, "query"), 10, resp) ? -1
+             : run_query(x, cJSON_GetObjectItemCaseSensitive(body, "query"), &c, resp);
     free(c);
     pthread_rwlock_unlock(&x->lock);
     es_release(g);

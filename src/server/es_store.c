@@ -1,5 +1,6 @@
-/* es_store.c — the registry of Elasticsearch indices, their mappings, and
- * documents in memory with SQLite underneath (es_store.h says why). */
+/* es_store.c — the registry of Elasticsearch indices (one fields collection
+ * each, es_store.h), their settings and mappings, and the document write
+ * path onto the collection. */
 #include "server/es_store.h"
 
 #include <dirent.h>
@@ -14,13 +15,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "core/error.h"
 
 struct es_registry {
     pthread_rwlock_t lock;
-    char dir[4096]; /* DATA/es, "" = memory only */
+    es_embedder emb;
+    char dir[4096]; /* DATA/es (or a temporary folder) */
+    int temp;       /* dir is ours to remove */
     es_index **ix;
     size_t n, cap;
 };
@@ -96,192 +97,193 @@ int es_refresh_param_ok(ss_http_req *r, ss_http_resp *resp) {
     return 0;
 }
 
-static int doc_derive(es_index *x, es_doc *d);
 
 int es_map_props(es_index *x, const cJSON *props, char *why, size_t cap) {
-    if (es__parse_props(x, props, "", why, cap) != 0) return -1;
-    for (size_t i = 0; i < x->n_docs; i++) doc_derive(x, x->docs[i]);
-    return 0;
+    /* As Elasticsearch: documents indexed before a field was mapped are not
+     * re-indexed into it (that takes _update_by_query). */
+    return es__parse_props(x, props, "", why, cap);
 }
 
-/* ---- SQLite ---------------------------------------------------------------- */
+/* ---- the collection underneath ------------------------------------------------ */
 
-static void db_exec(es_index *x, const char *sql) {
-    if (x->db) sqlite3_exec(x->db, sql, NULL, NULL, NULL);
+static void log_fail(const es_index *x, const char *what, const ss_error *e) {
+    fprintf(stderr, "semsearch: index [%s]: %s: %s\n", x->name, what, e->msg);
 }
 
-static void db_meta(es_index *x, const char *k, const char *v) {
-    if (!x->db) return;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO meta(k,v) VALUES(?,?)", -1, &st, NULL) != SQLITE_OK) return;
-    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+void es_begin(es_index *x) {
+    ss_error e = {0};
+    if (ss_collection_begin(x->coll, &e) != SS_OK) log_fail(x, "begin", &e);
 }
 
-static void db_meta_json(es_index *x, const char *k, const cJSON *j) {
-    char *s = cJSON_PrintUnformatted(j);
-    if (s) db_meta(x, k, s);
-    free(s);
-}
-
-void es_begin(es_index *x) { db_exec(x, "BEGIN IMMEDIATE"); }
-
-void es_commit(es_index *x) {
+int es_commit(es_index *x) {
+    ss_error e = {0};
+    ss_status s = SS_OK;
     if (x->mapping_dirty) {
-        db_meta_json(x, "mappings", x->mappings);
+        char *m = cJSON_PrintUnformatted(x->mappings);
+        s = m ? ss_collection_meta_set(x->coll, "mappings", m, &e) : SS_ERR_NOMEM;
+        free(m);
         x->mapping_dirty = 0;
     }
-    db_exec(x, "COMMIT");
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)x->seq);
+    if (s == SS_OK) s = ss_collection_meta_set(x->coll, "seq_no", num, &e);
+    if (s == SS_OK) s = ss_collection_commit(x->coll, &e);
+    else ss_collection_rollback(x->coll);
+    if (s != SS_OK) log_fail(x, "commit", &e);
+    return s == SS_OK ? 0 : -1;
 }
 
-static int db_open(es_index *x, const char *dir, int create) {
-    char path[4500];
-    if ((size_t)snprintf(path, sizeof path, "%s/es.db", dir) >= sizeof path) return -1;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
-                     "CREATE TABLE IF NOT EXISTS docs(id TEXT PRIMARY KEY, src TEXT, version INTEGER, seq_no INTEGER);",
-                 NULL, NULL, NULL);
-    x->db = db;
-    return 0;
-}
-
-/* ---- documents ---------------------------------------------------------------- */
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static size_t *slot_of(es_index *x, const char *id) {
-    size_t m = x->hcap - 1, i = (size_t)hash_str(id) & m;
-    for (;; i = (i + 1) & m)
-        if (!x->hash[i] || !strcmp(x->docs[x->hash[i] - 1]->id, id)) return &x->hash[i];
-}
-
-static int rehash(es_index *x, size_t cap) {
-    size_t *h = calloc(cap, sizeof *h);
-    if (!h) return -1;
-    free(x->hash);
-    x->hash = h;
-    x->hcap = cap;
-    for (size_t i = 0; i < x->n_docs; i++) *slot_of(x, x->docs[i]->id) = i + 1;
-    return 0;
-}
-
-es_doc *es_get(es_index *x, const char *id) {
-    if (!x->hcap) return NULL;
-    size_t *s = slot_of(x, id);
-    return *s ? x->docs[*s - 1] : NULL;
-}
-
-static void doc_free_derived(const es_index *x, es_doc *d) {
-    (void)x;
-    for (int i = 0; d->vec && i < d->n_vec; i++) free(d->vec[i]);
-    for (int i = 0; d->toks && i < d->n_text; i++) {
-        for (int k = 0; k < d->toks[i].n; k++) free(d->toks[i].t[k]);
-        free(d->toks[i].t);
-    }
-    free(d->vec);
-    free(d->toks);
-    d->vec = NULL;
-    d->toks = NULL;
-}
-
-static void doc_free(const es_index *x, es_doc *d) {
+void es_doc_free(es_doc *d) {
     if (!d) return;
-    doc_free_derived(x, d);
-    cJSON_Delete(d->src);
     free(d->id);
+    cJSON_Delete(d->src);
     free(d);
 }
 
-static void tok_emit(void *user, const char *tok) {
-    es_toks *t = user;
-    char **n = realloc(t->t, (size_t)(t->n + 1) * sizeof *n);
-    if (!n) return;
-    t->t = n;
-    if ((t->t[t->n] = strdup(tok))) t->n++;
+static es_doc *doc_of(ss_record *r) {
+    es_doc *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->id = r->id;
+    r->id = NULL;
+    d->src = cJSON_Parse(r->json);
+    d->version = r->version;
+    d->seq_no = r->seq_no;
+    d->rowid = r->rowid;
+    ss_record_clear(r);
+    if (!d->src) {
+        es_doc_free(d);
+        return NULL;
+    }
+    return d;
 }
 
-static void analyze_value(const char *analyzer, const cJSON *v, es_toks *t) {
+es_doc *es_get(es_index *x, const char *id) {
+    ss_record r;
+    if (ss_collection_lookup(x->coll, id, &r, NULL) != SS_OK) return NULL;
+    return doc_of(&r);
+}
+
+es_doc *es_get_at(es_index *x, int64_t rowid) {
+    ss_record r;
+    if (ss_collection_record_at(x->coll, rowid, &r, NULL) != SS_OK) return NULL;
+    return doc_of(&r);
+}
+
+size_t es_doc_count(es_index *x) {
+    int64_t n = ss_collection_count(x->coll);
+    return n > 0 ? (size_t)n : 0;
+}
+
+typedef struct scan_ctx {
+    int need_src;
+    int (*fn)(void *, const es_doc *);
+    void *user;
+} scan_ctx;
+
+static int scan_one(void *user, const ss_record *r) {
+    scan_ctx *s = user;
+    es_doc d = {.id = r->id, .version = r->version, .seq_no = r->seq_no, .rowid = r->rowid};
+    if (s->need_src && r->view) d.src = cJSON_Parse(r->view);
+    int stop = s->fn(s->user, &d);
+    cJSON_Delete(d.src);
+    return stop;
+}
+
+int es_scan(es_index *x, int need_src, int (*fn)(void *, const es_doc *), void *user) {
+    scan_ctx s = {need_src, fn, user};
+    ss_error e = {0};
+    if (ss_collection_scan(x->coll, scan_one, &s, &e) != SS_OK) {
+        log_fail(x, "scan", &e);
+        return -1;
+    }
+    return 0;
+}
+
+static ss_metric metric_of(es_sim s) {
+    return s == ES_SIM_L2 ? SS_METRIC_L2 : s == ES_SIM_COSINE ? SS_METRIC_COSINE : SS_METRIC_DOT;
+}
+
+/* Define the field in the collection once its shape is known (vectors: dims). */
+static int ensure_stored(es_index *x, es_field *f, char *why, size_t cap) {
+    int vec = f->type == ES_VECTOR || f->type == ES_SEMANTIC;
+    if (f->stored || (f->type != ES_TEXT && !vec) || (vec && f->dims <= 0)) return 0;
+    ss_field_def d = {.name = f->name, .kind = f->type == ES_TEXT ? SS_FIELD_TEXT : SS_FIELD_VECTOR};
+    if (f->type == ES_TEXT) d.analyzer = f->analyzer;
+    else {
+        d.dim = f->dims;
+        d.index.type = f->itype;
+        d.index.metric = metric_of(f->sim);
+        d.index.quantize = f->quant;
+        d.index.m = f->m;
+        d.index.ef_construction = f->ef_construction;
+    }
+    ss_error e = {0};
+    if (ss_collection_define_field(x->coll, &d, &e) != SS_OK) return snprintf(why, cap, "%.500s", e.msg), -1;
+    f->stored = 1;
+    return 0;
+}
+
+typedef struct text_buf {
+    char *s;
+    size_t n, cap;
+    int toks;
+} text_buf;
+
+static void count_tok(void *user, const char *tok) {
+    (void)tok;
+    ((text_buf *)user)->toks++;
+}
+
+/* Strings of a text field's value, one per line (array values as Lucene's
+ * multi-valued field: one length, the sum). */
+static void text_of(const cJSON *v, text_buf *b) {
     if (cJSON_IsArray(v)) {
         const cJSON *e;
-        cJSON_ArrayForEach(e, v) analyze_value(analyzer, e, t);
-    } else if (cJSON_IsString(v)) {
-        ss_analyze(analyzer, v->valuestring, tok_emit, t, NULL);
-    }
-}
-
-/* Vectors and tokens for the current mapping. */
-static int doc_derive(es_index *x, es_doc *d) {
-    doc_free_derived(x, d);
-    d->vec = calloc((size_t)x->n_vec + 1, sizeof *d->vec);
-    d->toks = calloc((size_t)x->n_text + 1, sizeof *d->toks);
-    if (!d->vec || !d->toks) return -1;
-    d->n_vec = x->n_vec;
-    d->n_text = x->n_text;
-    for (int i = 0; i < x->n_fields; i++) {
-        const es_field *f = &x->fields[i];
-        const cJSON *v = es_path(d->src, f->path);
-        if (!v) continue;
-        if (f->type == ES_TEXT) analyze_value(f->analyzer, v, &d->toks[f->tslot]);
-        if (f->type == ES_VECTOR && cJSON_IsArray(v) && f->dims > 0) {
-            float *a = malloc((size_t)f->dims * sizeof *a);
-            if (!a) return -1;
-            int k = 0;
-            const cJSON *e;
-            cJSON_ArrayForEach(e, v) if (k < f->dims) a[k++] = (float)e->valuedouble;
-            d->vec[f->vslot] = a;
-        }
-    }
-    return 0;
-}
-
-static void persist_doc(es_index *x, const es_doc *d) {
-    if (!x->db) return;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO docs(id,src,version,seq_no) VALUES(?,?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK)
+        cJSON_ArrayForEach(e, v) text_of(e, b);
         return;
-    char *s = cJSON_PrintUnformatted(d->src);
-    sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, s ? s : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, d->version);
-    sqlite3_bind_int64(st, 4, d->seq_no);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
-    free(s);
-}
-
-static int insert_doc(es_index *x, es_doc *d) {
-    if (x->n_docs == x->cap_docs) {
-        size_t cap = x->cap_docs ? x->cap_docs * 2 : 64;
-        es_doc **n = realloc(x->docs, cap * sizeof *n);
-        if (!n) return -1;
-        x->docs = n;
-        x->cap_docs = cap;
     }
-    x->docs[x->n_docs++] = d;
-    if (x->n_docs * 2 > x->hcap) return rehash(x, x->hcap ? x->hcap * 2 : 128);
-    *slot_of(x, d->id) = x->n_docs;
-    return 0;
+    if (!cJSON_IsString(v)) return;
+    size_t n = strlen(v->valuestring);
+    if (b->n + n + 2 > b->cap) {
+        size_t cap = (b->n + n + 2) * 2;
+        char *p = realloc(b->s, cap);
+        if (!p) return;
+        b->s = p;
+        b->cap = cap;
+    }
+    if (b->n) b->s[b->n++] = '\n';
+    memcpy(b->s + b->n, v->valuestring, n);
+    b->n += n;
+    b->s[b->n] = '\0';
 }
 
-int es_put(es_index *x, const char *id, cJSON *src, int op, es_doc **out, char *etype, char *why, size_t cap) {
-    es_doc *old = es_get(x, id);
-    if (op == 1 && old) {
+/* The document as scans see it: vector values replaced by true (exists still sees them). */
+static int strip_vectors(const es_index *x, cJSON *o, const char *prefix) {
+    int any = 0;
+    cJSON *v;
+    cJSON_ArrayForEach(v, o) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", v->string);
+        const es_field *f = es_field_get(x, path);
+        if (f && f->type == ES_VECTOR && cJSON_IsArray(v)) {
+            cJSON_ReplaceItemViaPointer(o, v, cJSON_CreateTrue());
+            return 1 + strip_vectors(x, o, prefix); /* the list changed under us: start over */
+        }
+        if (cJSON_IsObject(v)) any += strip_vectors(x, v, path);
+    }
+    return any;
+}
+
+int es_put(es_index *x, const char *id, cJSON *src, int op, int64_t *version, int64_t *seq_no, char *etype, char *why,
+           size_t cap) {
+    ss_record old;
+    int have = ss_collection_lookup(x->coll, id, &old, NULL) == SS_OK;
+    int64_t old_version = have ? old.version : 0;
+    if (have) ss_record_clear(&old);
+    if (op == 1 && have) {
         snprintf(etype, 64, "version_conflict_engine_exception");
         snprintf(why, cap, "[%s]: version conflict, document already exists (current version [%lld])", id,
-                 (long long)old->version);
+                 (long long)old_version);
         cJSON_Delete(src);
         return 409;
     }
@@ -302,60 +304,122 @@ int es_put(es_index *x, const char *id, cJSON *src, int op, es_doc **out, char *
             return 400;
         }
     }
-    es_doc *d = old;
-    if (!d) {
-        if (!(d = calloc(1, sizeof *d)) || !(d->id = strdup(id)) || insert_doc(x, d) != 0) {
-            if (d) free(d->id);
-            free(d);
-            cJSON_Delete(src);
-            snprintf(etype, 64, "exception");
-            snprintf(why, cap, "out of memory");
-            return 500;
+    ss_field_value *vals = calloc((size_t)x->n_fields + 1, sizeof *vals);
+    text_buf *texts = calloc((size_t)x->n_fields + 1, sizeof *texts);
+    float **vecs = calloc((size_t)x->n_fields + 1, sizeof *vecs);
+    size_t nv = 0;
+    int st = vals && texts && vecs ? 0 : 500;
+    if (st) snprintf(why, cap, "out of memory");
+    for (int i = 0; !st && i < x->n_fields; i++) {
+        es_field *f = &x->fields[i];
+        const cJSON *v = es_path(src, f->path);
+        if (!v || cJSON_IsNull(v) || (f->type != ES_TEXT && f->type != ES_VECTOR && f->type != ES_SEMANTIC)) continue;
+        if (f->type == ES_SEMANTIC) { /* embed the text now (one vector per field: values joined) */
+            text_of(v, &texts[i]);
+            if (!texts[i].s) continue;
+            if (!x->emb || !x->emb->fn) {
+                snprintf(why, cap, "failed to parse field [%s] of type [semantic_text]: the server has no model", f->name);
+                st = 400;
+                break;
+            }
+            cJSON *ev = x->emb->fn(x->emb->user, texts[i].s, why, cap);
+            int n = ev ? cJSON_GetArraySize(ev) : 0;
+            if (ev && f->dims == 0) { /* as Elasticsearch, the mapping records the model's output */
+                f->dims = n;
+                cJSON *fm = cJSON_GetObjectItemCaseSensitive(props, f->name);
+                if (fm && !cJSON_GetObjectItemCaseSensitive(fm, "model_settings")) {
+                    cJSON *ms = cJSON_AddObjectToObject(fm, "model_settings");
+                    cJSON_AddStringToObject(ms, "task_type", "text_embedding");
+                    cJSON_AddNumberToObject(ms, "dimensions", n);
+                    cJSON_AddStringToObject(ms, "similarity", "cosine");
+                    cJSON_AddStringToObject(ms, "element_type", "float");
+                }
+                x->mapping_dirty = 1;
+            }
+            if (!ev || n != f->dims || !(vecs[i] = malloc((size_t)n * sizeof *vecs[i]))) {
+                if (ev) snprintf(why, cap, "field [%s]: the model gives %d-d vectors, the field has %d", f->name, n, f->dims);
+                cJSON_Delete(ev);
+                st = ev ? 400 : 503;
+                break;
+            }
+            int k = 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, ev) vecs[i][k++] = (float)e->valuedouble;
+            cJSON_Delete(ev);
+            if (ensure_stored(x, f, why, cap) != 0) {
+                st = 500;
+                break;
+            }
+            vals[nv].field = f->name;
+            vals[nv++].vector = vecs[i];
+            continue;
         }
-    } else
-        cJSON_Delete(d->src);
-    d->src = src;
-    d->version = old ? d->version + 1 : 1;
-    d->seq_no = x->seq++;
-    doc_derive(x, d);
-    persist_doc(x, d);
-    if (out) *out = d;
-    return old ? 200 : 201;
+        if (ensure_stored(x, f, why, cap) != 0) {
+            st = 500;
+            break;
+        }
+        if (!f->stored) continue;
+        if (f->type == ES_TEXT) {
+            text_of(v, &texts[i]);
+            if (!texts[i].s) continue;
+            ss_analyze(f->analyzer, texts[i].s, count_tok, &texts[i], NULL);
+            if (!texts[i].toks) continue; /* no tokens: Lucene does not count the field either */
+            vals[nv].field = f->name;
+            vals[nv++].text = texts[i].s;
+        } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == f->dims) {
+            if (!(vecs[i] = malloc((size_t)f->dims * sizeof *vecs[i]))) {
+                st = 500;
+                break;
+            }
+            int k = 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, v) vecs[i][k++] = (float)e->valuedouble;
+            vals[nv].field = f->name;
+            vals[nv++].vector = vecs[i];
+        }
+    }
+    if (!st) {
+        char *json = cJSON_PrintUnformatted(src), *view = NULL;
+        cJSON *vw = cJSON_Duplicate(src, 1);
+        if (vw && strip_vectors(x, vw, "")) view = cJSON_PrintUnformatted(vw);
+        cJSON_Delete(vw);
+        ss_error e = {0};
+        int64_t ver = have ? old_version + 1 : 1, seq = x->seq;
+        if (version && *version > 0) ver = *version, seq = *seq_no;
+        if (!json || ss_collection_put(x->coll, id, json, view, ver, seq, vals, nv, NULL, &e) != SS_OK) {
+            st = 500;
+            snprintf(why, cap, "storing document [%s]: %s", id, json ? e.msg : "out of memory");
+        } else {
+            x->seq++;
+            if (version) *version = ver;
+            if (seq_no) *seq_no = seq;
+        }
+        free(json);
+        free(view);
+    }
+    for (int i = 0; i < x->n_fields && texts && vecs; i++) free(texts[i].s), free(vecs[i]);
+    free(vals);
+    free(texts);
+    free(vecs);
+    cJSON_Delete(src);
+    if (st) {
+        snprintf(etype, 64, st == 400 ? "document_parsing_exception" : st == 503 ? "status_exception" : "exception");
+        return st;
+    }
+    return have ? 200 : 201;
 }
 
 int es_remove(es_index *x, const char *id, int64_t *version, int64_t *seq_no) {
-    es_doc *d = es_get(x, id);
-    if (!d) return 0;
-    size_t *slot = slot_of(x, id), i = *slot - 1, m = x->hcap - 1;
-    *version = d->version + 1;
+    ss_record r;
+    if (ss_collection_lookup(x->coll, id, &r, NULL) != SS_OK) return 0;
+    *version = r.version + 1;
+    ss_record_clear(&r);
+    ss_error e = {0};
+    if (ss_collection_remove(x->coll, id, &e) != 1) {
+        log_fail(x, "delete", &e);
+        return 0;
+    }
     *seq_no = x->seq++;
-    /* Linear-probing delete by backward shift: later entries of the probe
-     * run move up into the hole unless their home slot lies after it. */
-    size_t hole = (size_t)(slot - x->hash);
-    x->hash[hole] = 0;
-    for (size_t j = (hole + 1) & m; x->hash[j]; j = (j + 1) & m) {
-        size_t home = (size_t)hash_str(x->docs[x->hash[j] - 1]->id) & m;
-        if (((j - home) & m) >= ((j - hole) & m)) {
-            x->hash[hole] = x->hash[j];
-            x->hash[j] = 0;
-            hole = j;
-        }
-    }
-    /* the last document moves into position i: repoint its slot */
-    size_t last = --x->n_docs;
-    if (i != last) {
-        x->docs[i] = x->docs[last];
-        *slot_of(x, x->docs[i]->id) = i + 1;
-    }
-    doc_free(x, d);
-    if (x->db) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(x->db, "DELETE FROM docs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            sqlite3_step(st);
-            sqlite3_finalize(st);
-        }
-    }
     return 1;
 }
 
@@ -367,20 +431,19 @@ static int64_t now_ms(void) {
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void index_free(es_index *x) {
+void es__index_close(es_index *x) {
     if (!x) return;
-    for (size_t i = 0; i < x->n_docs; i++) doc_free(x, x->docs[i]);
     for (int i = 0; i < x->n_fields; i++) free(x->fields[i].name), free(x->fields[i].path);
     free(x->fields);
-    free(x->docs);
-    free(x->hash);
     cJSON_Delete(x->mappings);
     cJSON_Delete(x->settings);
-    if (x->db) sqlite3_close(x->db);
+    if (x->coll) {
+        ss_error e = {0};
+        if (ss_collection_close(x->coll, &e) != SS_OK) log_fail(x, "close", &e);
+    }
     pthread_rwlock_destroy(&x->lock);
     free(x);
 }
-
 /* settings: {"number_of_shards":1,"index":{...}} or dotted keys -> a flat {"index":{...}}. */
 static int apply_settings(es_index *x, const cJSON *settings, char *why, size_t cap) {
     cJSON *idx = cJSON_AddObjectToObject(x->settings, "index");
@@ -435,7 +498,7 @@ static es_index *index_new(const char *name, const cJSON *body, char *why, size_
     if (!cJSON_GetObjectItemCaseSensitive(x->mappings, "properties")) cJSON_AddObjectToObject(x->mappings, "properties");
     return x;
 fail:
-    index_free(x);
+    es__index_close(x);
     return NULL;
 }
 
@@ -451,6 +514,7 @@ static void random_uuid(char *out) {
     out[22] = '\0';
 }
 
+
 static int reg_add(es_registry *g, es_index *x) {
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 8;
@@ -461,6 +525,52 @@ static int reg_add(es_registry *g, es_index *x) {
     }
     g->ix[g->n++] = x;
     return 0;
+}
+
+static ss_collection *coll_open(const char *dir, int create, ss_error *e) {
+    ss_collection_options o = {.create = create, .fields_only = 1, .sync_off = 1};
+    /* sync_off: synchronous=NORMAL in WAL mode, what the old es.db used; a
+     * power loss may drop the last batches, a killed process loses nothing. */
+    return ss_collection_open(dir, &o, e);
+}
+
+/* Mark the fields the collection already has. */
+static void mark_stored(es_index *x) {
+    for (int i = 0; i < x->n_fields; i++)
+        x->fields[i].stored = (x->fields[i].type == ES_TEXT || x->fields[i].type == ES_VECTOR) &&
+                              ss_collection_has_field(x->coll, x->fields[i].name);
+}
+
+es_index *es__create_at(const char *dir, const char *name, const cJSON *body, ss_http_resp *resp) {
+    char why[600];
+    es_index *x = index_new(name, body, why, sizeof why);
+    if (!x) {
+        es_error(resp, 400, "mapper_parsing_exception", NULL, "Failed to parse mapping: %s", why);
+        return NULL;
+    }
+    random_uuid(x->uuid);
+    snprintf(x->dir, sizeof x->dir, "%s", dir);
+    ss_error e = {0};
+    if (!(x->coll = coll_open(dir, 1, &e))) {
+        es_error(resp, 500, "exception", name, "cannot create index folder %s: %s", dir, e.msg);
+        es__index_close(x);
+        return NULL;
+    }
+    char num[32], *bs = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "settings"));
+    snprintf(num, sizeof num, "%lld", (long long)x->created_ms);
+    es_begin(x);
+    ss_collection_meta_set(x->coll, "uuid", x->uuid, NULL);
+    ss_collection_meta_set(x->coll, "created", num, NULL);
+    ss_collection_meta_set(x->coll, "body_settings", bs ? bs : "null", NULL);
+    free(bs);
+    x->mapping_dirty = 1;
+    for (int i = 0; i < x->n_fields; i++) ensure_stored(x, &x->fields[i], why, sizeof why);
+    if (es_commit(x) != 0) {
+        es_error(resp, 500, "exception", name, "cannot create index [%s] in %s", name, dir);
+        es__index_close(x);
+        return NULL;
+    }
+    return x;
 }
 
 es_index *es_create(es_registry *g, const char *name, const cJSON *body, ss_http_resp *resp) {
@@ -474,88 +584,86 @@ es_index *es_create(es_registry *g, const char *name, const cJSON *body, ss_http
         es_error(resp, 400, "resource_already_exists_exception", name, "index [%s/%s] already exists", name, o->uuid);
         return NULL;
     }
-    es_index *x = index_new(name, body, why, sizeof why);
-    if (!x) {
-        es_error(resp, 400, "mapper_parsing_exception", NULL, "Failed to parse mapping: %s", why);
-        return NULL;
-    }
-    random_uuid(x->uuid);
-    if (*g->dir) {
-        char dir[4400];
-        snprintf(dir, sizeof dir, "%s/%s", g->dir, name);
-        if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || db_open(x, dir, 1) != 0) {
-            es_error(resp, 500, "exception", name, "cannot create %s: %s", dir, strerror(errno));
-            index_free(x);
-            return NULL;
-        }
-        char num[32];
-        db_exec(x, "BEGIN");
-        db_meta(x, "uuid", x->uuid);
-        snprintf(num, sizeof num, "%lld", (long long)x->created_ms);
-        db_meta(x, "created", num);
-        db_meta_json(x, "mappings", x->mappings);
-        db_meta_json(x, "body_settings", cJSON_GetObjectItemCaseSensitive(body, "settings"));
-        db_exec(x, "COMMIT");
-    }
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/%s", g->dir, name);
+    es_index *x = es__create_at(dir, name, body, resp);
+    if (!x) return NULL;
+    x->emb = &g->emb;
     if (reg_add(g, x) != 0) {
-        index_free(x);
+        es__index_close(x);
         es_error(resp, 500, "exception", name, "out of memory");
         return NULL;
     }
     return x;
 }
 
-static char *db_get_meta(sqlite3 *db, const char *k) {
-    sqlite3_stmt *st;
-    char *out = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k=?", -1, &st, NULL) != SQLITE_OK) return NULL;
-    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
+/* Open DATA/es/NAME (a fields collection). NULL + why when it is none. */
+/* A folder an index creation left before its first commit (nothing was
+ * acknowledged): no collection.db (or an empty one) and nothing else but the
+ * lock file. */
+static int creation_leftover(const char *dir) {
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    int other = 0;
+    while (dp && (e = readdir(dp))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "writer.lock")) continue;
+        if (!strcmp(n, "collection.db")) {
+            char p[4900];
+            struct stat sb;
+            snprintf(p, sizeof p, "%s/%s", dir, n);
+            if (stat(p, &sb) == 0 && sb.st_size == 0) continue;
+        }
+        other = 1;
+    }
+    if (dp) closedir(dp);
+    return dp && !other;
 }
 
-/* Load DATA/es/NAME/es.db back into memory. */
-static es_index *index_load(const char *root, const char *name) {
-    char dir[4400];
-    snprintf(dir, sizeof dir, "%s/%s", root, name);
-    es_index tmp = {0};
-    if (db_open(&tmp, dir, 0) != 0) return NULL;
-    sqlite3 *db = tmp.db;
-    char *m = db_get_meta(db, "mappings"), *s = db_get_meta(db, "body_settings"), *u = db_get_meta(db, "uuid"),
-         *c = db_get_meta(db, "created");
+/* Open DATA/es/NAME (a fields collection). NULL + why when it is none;
+ * *leftover = 1 when it is what an interrupted index creation left. */
+static es_index *index_load(const char *dir, const char *name, char *why, size_t cap, int *leftover) {
+    ss_error e = {0};
+    *leftover = 0;
+    if (creation_leftover(dir)) return *leftover = 1, NULL;
+    ss_collection *c = coll_open(dir, 0, &e);
+    if (!c) return snprintf(why, cap, "%s", e.msg), NULL;
+    char *m = ss_collection_meta_get(c, "mappings"), *s = ss_collection_meta_get(c, "body_settings"),
+         *u = ss_collection_meta_get(c, "uuid"), *cr = ss_collection_meta_get(c, "created"),
+         *sq = ss_collection_meta_get(c, "seq_no");
     cJSON *body = cJSON_CreateObject();
     if (m) cJSON_AddItemToObject(body, "mappings", cJSON_Parse(m));
     if (s) cJSON_AddItemToObject(body, "settings", cJSON_Parse(s));
-    char why[600];
-    es_index *x = index_new(name, body, why, sizeof why);
+    es_index *x = m ? index_new(name, body, why, cap) : NULL;
+    if (!m) snprintf(why, cap, "%.900s has no Elasticsearch mapping (not an index folder)", dir);
+    if (!m && ss_collection_count(c) == 0 && !ss_collection_max_rowid(c)) *leftover = 1; /* created, never committed */
     cJSON_Delete(body);
     if (x) {
+        x->coll = c;
+        snprintf(x->dir, sizeof x->dir, "%s", dir);
         snprintf(x->uuid, sizeof x->uuid, "%s", u ? u : "_na_");
-        if (c) x->created_ms = atoll(c);
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, "SELECT id,src,version,seq_no FROM docs ORDER BY seq_no", -1, &st, NULL) == SQLITE_OK) {
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                es_doc *d = calloc(1, sizeof *d);
-                if (!d) break;
-                d->id = strdup((const char *)sqlite3_column_text(st, 0));
-                d->src = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
-                d->version = sqlite3_column_int64(st, 2);
-                d->seq_no = sqlite3_column_int64(st, 3);
-                if (d->seq_no >= x->seq) x->seq = d->seq_no + 1;
-                if (!d->src || insert_doc(x, d) != 0) {
-                    doc_free(x, d);
-                    continue;
-                }
-                doc_derive(x, d);
-            }
-            sqlite3_finalize(st);
-        }
-        x->db = db;
+        if (cr) x->created_ms = atoll(cr);
+        if (sq) x->seq = atoll(sq);
+        mark_stored(x);
     } else
-        sqlite3_close(db);
-    free(m), free(s), free(u), free(c);
+        ss_collection_close(c, NULL);
+    free(m), free(s), free(u), free(cr), free(sq);
     return x;
+}
+
+static void rm_tree(const char *dir) {
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    while (dp && (e = readdir(dp))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char p[4600];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) rm_tree(p);
+        else unlink(p);
+    }
+    if (dp) closedir(dp);
+    rmdir(dir);
 }
 
 es_registry *es_registry_open(const char *data_dir, ss_error *err) {
@@ -572,24 +680,78 @@ es_registry *es_registry_open(const char *data_dir, ss_error *err) {
             es_registry_free(g);
             return NULL;
         }
-        DIR *dp = opendir(g->dir);
-        struct dirent *e;
-        while (dp && (e = readdir(dp))) {
-            if (e->d_name[0] == '.') continue;
-            es_index *x = index_load(g->dir, e->d_name);
-            if (x && reg_add(g, x) != 0) index_free(x);
+    } else { /* no --data: indices live until the server stops */
+        const char *t = getenv("TMPDIR");
+        snprintf(g->dir, sizeof g->dir, "%s/semsearch-es-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(g->dir)) {
+            ss_fail(err, SS_ERR_IO, "cannot create a temporary folder for indices: %s", strerror(errno));
+            es_registry_free(g);
+            return NULL;
         }
-        if (dp) closedir(dp);
+        g->temp = 1;
+        return g;
+    }
+    DIR *dp = opendir(g->dir);
+    struct dirent *e;
+    ss_status s = SS_OK;
+    while (s == SS_OK && dp && (e = readdir(dp))) { /* migrations that stopped half-way */
+        char why[1200];
+        if (es__migrate_finish(g->dir, e->d_name, why, sizeof why) != 0)
+            s = ss_fail(err, SS_ERR_IO, "finishing the migration of %s/%s: %s", g->dir, e->d_name, why);
+    }
+    if (dp) rewinddir(dp);
+    while (s == SS_OK && dp && (e = readdir(dp))) {
+        if (e->d_name[0] == '.') continue;
+        char dir[4400], why[1200];
+        snprintf(dir, sizeof dir, "%s/%s", g->dir, e->d_name);
+        if (es__old_layout(dir)) { /* DATA/es/NAME/es.db: migrate once, keeping the old file */
+            if (es__migrate(dir, e->d_name, why, sizeof why) != 0) {
+                s = ss_fail(err, SS_ERR_FORMAT, "index [%s]: %s", e->d_name, why);
+                break;
+            }
+        }
+        int leftover;
+        es_index *x = index_load(dir, e->d_name, why, sizeof why, &leftover);
+        if (!x && leftover) {
+            fprintf(stderr, "semsearch: removing %s: an index creation that never completed (no mapping, no documents)\n", dir);
+            rm_tree(dir);
+            continue;
+        }
+        if (!x) { /* never skip data silently: the server refuses to start */
+            s = ss_fail(err, SS_ERR_FORMAT, "cannot open index [%s] in %s: %s", e->d_name, dir, why);
+            break;
+        }
+        x->emb = &g->emb;
+        if (reg_add(g, x) != 0) {
+            es__index_close(x);
+            s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (dp) closedir(dp);
+    if (s != SS_OK) {
+        es_registry_free(g);
+        return NULL;
     }
     return g;
 }
 
 void es_registry_free(es_registry *g) {
     if (!g) return;
-    for (size_t i = 0; i < g->n; i++) index_free(g->ix[i]);
+    for (size_t i = 0; i < g->n; i++) es__index_close(g->ix[i]);
     free(g->ix);
+    if (g->temp) rm_tree(g->dir);
     pthread_rwlock_destroy(&g->lock);
     free(g);
+}
+
+void es_set_embedder(es_registry *g, const es_embedder *e) {
+    pthread_rwlock_rdlock(&g->lock);
+    int have = g->emb.fn != NULL;
+    pthread_rwlock_unlock(&g->lock);
+    if (have) return;
+    pthread_rwlock_wrlock(&g->lock);
+    if (!g->emb.fn) g->emb = *e;
+    pthread_rwlock_unlock(&g->lock);
 }
 
 void es_acquire(es_registry *g, int exclusive) {
@@ -611,20 +773,10 @@ int es_delete_index(es_registry *g, const char *name) {
         if (strcmp(g->ix[i]->name, name)) continue;
         es_index *x = g->ix[i];
         g->ix[i] = g->ix[--g->n];
-        if (*g->dir) {
-            char p[4500];
-            snprintf(p, sizeof p, "%s/%s/es.db", g->dir, name);
-            index_free(x);
-            const char *suf[] = {"", "-wal", "-shm"};
-            for (int k = 0; k < 3; k++) {
-                char q[4600];
-                snprintf(q, sizeof q, "%s%s", p, suf[k]);
-                unlink(q);
-            }
-            snprintf(p, sizeof p, "%s/%s", g->dir, name);
-            rmdir(p);
-        } else
-            index_free(x);
+        char dir[4400];
+        snprintf(dir, sizeof dir, "%s", x->dir);
+        es__index_close(x);
+        rm_tree(dir);
         return 1;
     }
     return 0;

@@ -1,13 +1,12 @@
-/* es_store.h — Elasticsearch indices as the server keeps them: a mapping
- * (typed fields), documents with arbitrary JSON _source, _version/_seq_no,
- * analyzed text for BM25 and parsed dense_vector values for kNN.
- *
- * Why not ss_collection: a collection is bound to one model and one embedded
- * text (one vector per document); an Elasticsearch index has any number of
- * dense_vector fields whose values the client sends, per-field analyzers and
- * per-field BM25. So an index here is its own small store: SQLite (one
- * es.db per index under DATA/es/NAME/, WAL) is the ground truth, loaded into
- * memory at start; searches are exact scans over the in-memory documents.
+/* es_store.h — Elasticsearch indices as the server keeps them: each index is
+ * a fields collection (semsearch.h, "Collection fields") in DATA/es/NAME/:
+ * SQLite (WAL) holds the documents (arbitrary JSON _source, _version,
+ * _seq_no), every dense_vector field is a vector field with its own derived
+ * index (hnsw / flat, int8 or fp32, m, ef_construction from index_options),
+ * every text field a BM25 text field (FTS5, the field's analyzer, Lucene's
+ * per-field norms). Nothing is loaded into memory: searches read SQLite and
+ * the field indexes, a restart opens them (caught up from SQLite if stale).
+ * The mapping, settings, uuid and creation date are collection metadata.
  *
  * Thread safety: the registry is behind a rwlock (create/delete index take it
  * exclusively, everything else shares it for the whole request: es_acquire /
@@ -31,7 +30,8 @@ typedef enum {
     ES_BOOLEAN,
     ES_DATE,
     ES_VECTOR,
-    ES_OBJECT
+    ES_OBJECT,
+    ES_SEMANTIC /* semantic_text: a text the server's model embeds into a vector (cosine) */
 } es_ftype;
 
 typedef enum { ES_SIM_COSINE, ES_SIM_DOT, ES_SIM_L2, ES_SIM_MIP } es_sim;
@@ -43,23 +43,34 @@ typedef struct es_field {
     char analyzer[16];
     int dims;       /* vectors: 0 until mapped or seen */
     es_sim sim;
-    int vslot;      /* vectors: index into es_doc.vec */
-    int tslot;      /* text: index into es_doc.toks */
+    /* vectors: index_options (default int8_hnsw, m 16, ef_construction 100, as Elasticsearch 8.14+) */
+    ss_index_type itype;
+    ss_quant quant;
+    int m, ef_construction;
+    int stored;     /* text / vector / semantic: defined in the collection */
 } es_field;
 
-typedef struct es_toks {
-    char **t;
-    int n;
-} es_toks;
+/* How semantic_text values and queries are embedded: the server's model
+ * (es_embed.c installs it). Returns a cJSON array of floats, or NULL + why. */
+typedef struct es_embedder {
+    cJSON *(*fn)(void *user, const char *text, char *why, size_t cap);
+    void *user;
+} es_embedder;
 
+/* One document as read from the collection (es_doc_free). src: the full
+ * _source (es_get) or its view without vector values (scans). */
 typedef struct es_doc {
     char *id;
     cJSON *src;
-    int64_t version, seq_no;
-    float **vec;   /* per vector field (n_vec), NULL when absent */
-    es_toks *toks; /* per text field (n_text) */
-    int n_vec, n_text; /* the slots this doc has (fields mapped later: absent) */
+    int64_t version, seq_no, rowid;
 } es_doc;
+void es_doc_free(es_doc *d);
+
+/* A scored document of a text match or kNN (by rowid). */
+typedef struct es_hit {
+    int64_t rowid;
+    double score;
+} es_hit;
 
 typedef struct es_index {
     char name[256];
@@ -71,20 +82,22 @@ typedef struct es_index {
     double k1, b;
     char analyzer[16];
     es_field *fields;
-    int n_fields, n_vec, n_text;
-    es_doc **docs;
-    size_t n_docs, cap_docs;
-    size_t *hash; /* open addressing: doc index + 1, 0 empty */
-    size_t hcap;
-    int64_t seq;
+    int n_fields;
+    int64_t seq;     /* the next _seq_no */
     int mapping_dirty;
-    void *db; /* sqlite3 *, NULL: in memory only */
+    ss_collection *coll;
+    const es_embedder *emb; /* the registry's (NULL: none) */
+    char dir[4400];
 } es_index;
 
 typedef struct es_registry es_registry;
+typedef struct es_query es_query;
 
-es_registry *es_registry_open(const char *data_dir, ss_error *err); /* data_dir "" = memory only */
+/* data_dir "" = a temporary folder, removed by es_registry_free. Indices of
+ * the old layout (DATA/es/NAME/es.db) are migrated once (es_migrate.c). */
+es_registry *es_registry_open(const char *data_dir, ss_error *err);
 void es_registry_free(es_registry *g);
+void es_set_embedder(es_registry *g, const es_embedder *e); /* the first call wins (es_reg makes it) */
 
 /* Shared hold on the registry for a request; exclusive for create/delete. */
 void es_acquire(es_registry *g, int exclusive);
@@ -97,17 +110,22 @@ es_index *es_index_at(es_registry *g, size_t i);
 es_index *es_create(es_registry *g, const char *name, const cJSON *body, ss_http_resp *resp);
 int es_delete_index(es_registry *g, const char *name);
 
-/* Documents (index write-locked by the caller). */
+/* Documents (index write-locked by the caller for writes). es_get: a new
+ * es_doc (full _source), NULL when absent; inside es_begin..es_commit it
+ * sees the batch's writes. */
 es_doc *es_get(es_index *x, const char *id);
+es_doc *es_get_at(es_index *x, int64_t rowid);
+size_t es_doc_count(es_index *x);
 /* Validate src against the mapping (dynamic fields added) and store it.
- * op: 0 index, 1 create (fails if exists). Returns HTTP status (201 / 200) and
- * *out the doc; on error fills err_type/err_reason and returns 400/409. */
-int es_put(es_index *x, const char *id, cJSON *src_owned, int op, es_doc **out, char *err_type, char *err_reason,
-           size_t cap);
+ * op: 0 index, 1 create (fails if exists). Returns HTTP status (201 / 200),
+ * *version / *seq_no the document's (in: *version > 0 = keep these, the
+ * migration's); on error fills err_type/err_reason and returns 400/409. */
+int es_put(es_index *x, const char *id, cJSON *src_owned, int op, int64_t *version, int64_t *seq_no, char *err_type,
+           char *err_reason, size_t cap);
 int es_remove(es_index *x, const char *id, int64_t *version, int64_t *seq_no);
-/* SQLite transaction around a batch of writes (no-ops in memory). */
+/* A collection batch (one SQLite transaction) around writes. */
 void es_begin(es_index *x);
-void es_commit(es_index *x);
+int es_commit(es_index *x); /* 0, or -1 (logged) when the batch did not commit */
 
 /* Add the fields of a "properties" object (PUT _mapping); -1 + why on error. */
 int es_map_props(es_index *x, const cJSON *props, char *why, size_t cap);
@@ -131,17 +149,44 @@ int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *w
 int es__check_value(es_index *x, es_field *f, const cJSON *v, const char *id, char *why, size_t cap);
 void es__dynamic_map(es_index *x, cJSON *props, const cJSON *obj, const char *prefix);
 
+/* es_migrate.c: the old layout (DATA/es/NAME/es.db, everything in memory)
+ * -> a fields collection in the same folder, once; es.db is kept, renamed
+ * es.db.migrated. es__create_at (es_store.c) makes the new index. */
+int es__old_layout(const char *dir);
+int es__migrate(const char *dir, const char *name, char *why, size_t cap);
+es_index *es__create_at(const char *dir, const char *name, const cJSON *body, ss_http_resp *resp);
+void es__index_close(es_index *x);
+/* DATA/es/.NAME.migrating with es.db.migrated in it: a migration that
+ * stopped after moving es.db; put it in place. 0 ok / not one, -1 + why. */
+int es__migrate_finish(const char *es_dir, const char *entry, char *why, size_t cap);
+
 /* es_query.c */
-typedef struct es_query es_query;
 /* Parse a query object; NULL + resp filled (400 parsing_exception) on error. */
 es_query *es_query_parse(es_index *x, const cJSON *q, ss_http_resp *resp);
 void es_query_free(es_query *q);
 /* 1 if doc matches, *score its score. Call es_query_prepare first (per-term stats). */
 void es_query_prepare(es_query *q, es_index *x);
+void es_query_prepare_filter(es_query *q, es_index *x); /* scores unused (filters) */
+/* 1 if evaluating q reads documents' fields (else scans skip parsing them). */
+int es_query_needs_src(const es_query *q);
 int es_query_eval(const es_query *q, const es_index *x, const es_doc *d, double *score);
+/* A prepared query that is one text match or knn clause: its hits (scored,
+ * by rowid) without a scan; -1 when q is anything else. */
+long es_query_direct(const es_query *q, es_hit **out);
+/* The first runtime error of a script_score in q (after evaluating), or NULL. */
+const char *es_query_error(const es_query *q);
 
 /* es_search.c */
 double es_vec_score(es_sim sim, const float *a, const float *b, int dims, double *raw);
+
+/* es_knn.c: the k best of a vector field through its index: filters (all
+ * must match) become an allow-list, num_candidates the beam; scores are
+ * Elasticsearch's (es_vec_score on the stored vectors); min_sim (NULL: none)
+ * the raw similarity threshold. *out sorted best first; returns the count or -1 (resp). */
+long es_knn(es_index *x, const es_field *f, const float *q, int k, int num_candidates, es_query *const *filters,
+            int n_filters, const double *min_sim, es_hit **out, ss_http_resp *resp);
+/* Scan every document (view parsed when need_src), fn returns nonzero to stop. */
+int es_scan(es_index *x, int need_src, int (*fn)(void *user, const es_doc *d), void *user);
 
 /* route groups */
 int ss_es_index_routes(ss_router *rt);

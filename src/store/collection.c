@@ -270,6 +270,7 @@ static ss_status create_schema(ss_collection *c, const ss_collection_options *o,
     if (s == SS_OK) s = SETI("ef_construction", c->ef_construction);
     if (s == SS_OK) s = SETI("ef_search", c->ef_search);
     if (s == SS_OK) s = SETI("seq", 0);
+    if (s == SS_OK && c->fields_only) s = ss__meta_set(db, "kind", "fields", err);
 #undef SETI
     (void)o;
     if (s == SS_OK) s = ss__exec(db, "COMMIT", err);
@@ -320,6 +321,9 @@ static ss_status load_meta(ss_collection *c, sqlite3 *db, ss_error *err) {
     c->index_type = p && !strcmp(p, "hnsw") ? SS_INDEX_HNSW : SS_INDEX_FLAT;
     free(p);
     c->seq = ss__meta_seq(db);
+    p = meta_get(db, "kind");
+    c->fields_only = p && !strcmp(p, "fields");
+    free(p);
     return SS_OK;
 }
 
@@ -349,6 +353,7 @@ static int dir_is_empty(const char *dir) {
 
 static void collection_free(ss_collection *c) {
     if (!c) return;
+    ss__fields_free(c); /* first: it finalizes statements on the writer connection */
     for (int i = 0; i < c->npool; i++) sqlite3_close(c->pool[i]);
     if (c->wdb) sqlite3_close(c->wdb);
     if (c->idx) ss_index_free(c->idx);
@@ -448,7 +453,15 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
             sqlite3_finalize(st);
         }
     }
-    if (!has_db) {
+    if (!has_db && o->fields_only) {
+        c->fields_only = 1;
+        snprintf(c->analyzer, sizeof c->analyzer, "%s", o->analyzer ? o->analyzer : "standard");
+        c->fields = strdup("");
+        if (create_schema(c, o, err) != SS_OK) {
+            ss_error_prefix(err, "creating %s: ", c->db_path);
+            goto fail;
+        }
+    } else if (!has_db) {
         if (!o->model_dir) {
             ss_fail(err, SS_ERR_INVALID, "creating collection %s: no model folder given", dir);
             goto fail;
@@ -480,7 +493,7 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
         ss_status s = load_meta(c, db, err);
         if (db != c->wdb) ss__conn_return(c, db);
         if (s != SS_OK) goto fail;
-        if (check_model(c, o, err) != SS_OK) goto fail;
+        if (!c->fields_only && check_model(c, o, err) != SS_OK) goto fail;
         const char *want_fields = o->fields, *want_tpl = o->template_text;
         if (want_tpl && (!c->template_text || strcmp(want_tpl, c->template_text))) {
             ss_fail(err, SS_ERR_INVALID, "collection %s embeds %s%s; the template '%s' differs", dir,
@@ -495,7 +508,7 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
             goto fail;
         }
     }
-    if (ss__vindex_open(c, err) != SS_OK) goto fail;
+    if (c->fields_only ? ss__fields_open(c, err) != SS_OK : ss__vindex_open(c, err) != SS_OK) goto fail;
     return c;
 fail:
     collection_free(c);
@@ -505,7 +518,8 @@ fail:
 ss_status ss_collection_close(ss_collection *c, ss_error *err) {
     if (!c) return SS_OK;
     ss_status s = SS_OK;
-    if (!c->read_only && c->idx_dirty) s = ss__vindex_save(c, err);
+    if (!c->read_only && c->fields_only) s = ss__fields_save(c, err);
+    else if (!c->read_only && c->idx_dirty) s = ss__vindex_save(c, err);
     collection_free(c);
     return s;
 }

@@ -5,7 +5,9 @@
  * docs.c (the write path: add / delete), reader.c (JSONL / CSV / text records
  * and the embedded text), ingest.c (add_file), analyzer.c (standard / english
  * tokens), fts.c (the FTS5 tokenizer, Lucene BM25 rank function, ss_num),
- * filter.c (--where -> SQL), search.c (vector / BM25 / hybrid / similar). */
+ * filter.c (--where -> SQL), search.c (vector / BM25 / hybrid / similar);
+ * a fields collection (fields_only): fields.c (named vector / text fields and
+ * their derived indexes) and records.c (JSON records, write batches), fields.h. */
 #ifndef SS_STORE_INTERNAL_H
 #define SS_STORE_INTERNAL_H
 
@@ -65,6 +67,10 @@ struct ss_collection {
     int idx_rebuilds; /* full rebuilds from SQLite since open (tests: replay / catch-up should suffice) */
 
     char describe[2048];
+
+    /* A fields collection (fields.c): no main index / model; its fields. */
+    int fields_only;
+    struct ss_fieldset *fs;
 };
 
 /* collection.c */
@@ -88,6 +94,11 @@ ss_status ss__vindex_apply(ss_collection *c, const int64_t *up_ids, const float 
                            const int64_t *del_ids, size_t ndel, int64_t seq, ss_error *err);
 ss_status ss__vindex_save(ss_collection *c, ss_error *err);
 ss_index_options ss__vindex_options(const ss_collection *c);
+
+/* fields.c: a fields collection's field definitions and their indexes. */
+ss_status ss__fields_open(ss_collection *c, ss_error *err);
+ss_status ss__fields_save(ss_collection *c, ss_error *err); /* close: snapshot the changed field indexes */
+void ss__fields_free(ss_collection *c);
 
 /* fts.c: register the analyzer tokenizer, lucene_bm25() and ss_num() on a connection. */
 ss_status ss__fts_register(sqlite3 *db, ss_error *err);
