@@ -77,6 +77,8 @@ void fz_write(const char *name, const void *data, size_t n) {
 
 void fz_unlink(const char *name) { unlink(fz_path(name)); }
 
+void fz_rmtree(const char *name) { rm_tree(fz_path(name)); }
+
 void fz_mkdir(const char *name) {
     const char *p = fz_path(name);
     if (mkdir(p, 0755) != 0 && errno != EEXIST) {

@@ -22,6 +22,9 @@ void fz_write(const char *name, const void *data, size_t n);
 /* Remove fz_dir()/name if present. */
 void fz_unlink(const char *name);
 
+/* Remove fz_dir()/name and everything under it, if present. */
+void fz_rmtree(const char *name);
+
 /* Make fz_dir()/name a folder (no error if it exists). */
 void fz_mkdir(const char *name);
 
