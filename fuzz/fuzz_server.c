@@ -27,6 +27,7 @@
 
 #include "semsearch.h"
 #include "server/server.h"
+#include "store/reader.h" /* ss__utf8_check */
 #include "util.h"
 
 #define MAX_REQS 16
@@ -49,29 +50,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-/* 1 when s[0..n) is valid UTF-8. */
-static int utf8_ok(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i], len, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) len = 2, min = 0x80;
-        else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800;
-        else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000;
-        else return 0;
-        if (i + len > n) return 0;
-        unsigned cp = c & (0xFFu >> (len + 1));
-        for (unsigned k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static void finding(const char *method, const char *url, const ss_http_resp *r, const char *what) {
     fprintf(stderr, "fuzz_server: %s %s -> %d (%s): %s\nbody: %.2000s\n", method, url, r->status,
             r->content_type ? r->content_type : "-", what, r->body ? r->body : "");
@@ -87,7 +65,7 @@ static void check(const char *method, const char *url, const ss_http_resp *r) {
         return;
     }
     if (!r->body || strlen(r->body) != r->len) finding(method, url, r, "JSON body with a NUL byte");
-    if (!utf8_ok((const unsigned char *)r->body, r->len)) finding(method, url, r, "JSON body is not valid UTF-8");
+    if (ss__utf8_check(r->body, r->len)) finding(method, url, r, "JSON body is not valid UTF-8");
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(r->body, r->len, &end, 0);
     if (!j) finding(method, url, r, "JSON body does not parse");

@@ -106,3 +106,12 @@ void *fz_slurp(const char *path, size_t *n) {
     *n = (size_t)len;
     return buf;
 }
+
+uint32_t fz_crc32c(const uint8_t *p, size_t n) {
+    uint32_t crc = ~0u;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
