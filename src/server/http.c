@@ -51,7 +51,8 @@ struct ss_http_req {
     int headers_done;   /* access() has seen this request */
     int counted;        /* counted in h->in_flight */
     char method[16];
-    char *path;
+    char *path;         /* %-decoded (as MHD hands it over): messages, logs, ss_http_path */
+    char *raw_path;     /* as sent, up to '?': routed on, so that %2F inside an id is not a separator */
     char *body;
     size_t len, cap;
     int too_big;
@@ -259,7 +260,25 @@ cJSON *ss_http_parse_json(const ss_http_req *r, char *why, size_t cap) {
     return NULL;
 }
 
+/* 1 (resp filled: 400, Elasticsearch's shape, line:column and offset) when
+ * the body is not valid UTF-8: JSON is UTF-8, and what is stored or echoed
+ * into a response must be too. */
+static int body_not_utf8(const ss_http_req *r, ss_http_resp *resp) {
+    size_t bad = r->len ? ss__utf8_check(r->body, r->len) : 0;
+    if (!bad) return 0;
+    int line = 1, col = 1;
+    for (size_t k = 0; k + 1 < bad; k++) {
+        if (r->body[k] == '\n') line++, col = 1;
+        else col++;
+    }
+    ss_http_es_error(resp, 400, "parsing_exception",
+                     "[%d:%d] the request body is not valid UTF-8 (byte 0x%02x at byte offset %zu)", line, col,
+                     (unsigned char)r->body[bad - 1], bad - 1);
+    return 1;
+}
+
 cJSON *ss_http_json_body(ss_http_req *r, ss_http_resp *resp) {
+    if (body_not_utf8(r, resp)) return NULL;
     char why[256];
     cJSON *j = ss_http_parse_json(r, why, sizeof why);
     if (!j) ss_http_es_error(resp, 400, strncmp(why, "request body", 12) ? "parsing_exception" : "parse_exception", "%s", why);
@@ -353,9 +372,13 @@ static enum MHD_Result send_resp(ss_http_req *r, ss_http_resp *resp) {
 }
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn) {
-    (void)uri;
     ss_http_req *r = calloc(1, sizeof *r);
     if (!r) return NULL;
+    /* MHD calls this with the request target before it %-decodes it */
+    if (uri && !(r->raw_path = strndup(uri, strcspn(uri, "?")))) {
+        free(r);
+        return NULL;
+    }
     r->h = cls;
     r->conn = conn;
     r->t_line = now_s();
@@ -432,6 +455,7 @@ static int early_checks(ss_http_req *r, ss_http_resp *resp) {
 }
 
 static const char *local_bad_arg(const ss_http_req *r);
+static void unescape(char *s, int plus);
 
 static enum MHD_Result arg_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     (void)kind;
@@ -467,6 +491,11 @@ static void dispatch(ss_http_req *r, ss_http_resp *resp, int *deferred) {
                          "the request path [%s] is not valid UTF-8 (byte %zu after %%-decoding)", r->path, bad - 1);
         return;
     }
+    if (r->raw_path && strstr(r->raw_path, "%00")) { /* would cut a name or id short, silently */
+        ss_http_es_error(resp, 400, "illegal_argument_exception", "the request path [%s] contains a NUL byte (%%00)",
+                         r->raw_path);
+        return;
+    }
     const char *arg = args_utf8_bad(r);
     if (arg) {
         ss_http_es_error(resp, 400, "illegal_argument_exception",
@@ -474,7 +503,11 @@ static void dispatch(ss_http_req *r, ss_http_resp *resp, int *deferred) {
         return;
     }
     char allowed[128];
-    int m = ss_router_match(r->h->o.router, r->method, r->path, &r->match, allowed, sizeof allowed);
+    /* Route on the path as sent and decode each {param} afterwards, as
+     * Elasticsearch does: a client sends an id "a/b" as "a%2Fb". */
+    int m = ss_router_match(r->h->o.router, r->method, r->raw_path ? r->raw_path : r->path, &r->match, allowed,
+                            sizeof allowed);
+    for (int i = 0; m == 1 && r->raw_path && i < r->match.n_params; i++) unescape(r->match.values[i], 0);
     if (m == 0) {
         ss_http_es_error(resp, 400, "illegal_argument_exception", "no handler found for uri [%s] and method [%s]",
                          r->path, r->method);
@@ -488,17 +521,11 @@ static void dispatch(ss_http_req *r, ss_http_resp *resp, int *deferred) {
         return;
     }
     r->matched = 1;
-    if (r->len && (bad = ss__utf8_check(r->body, r->len))) {
-        int line = 1, col = 1;
-        for (size_t k = 0; k + 1 < bad; k++) {
-            if (r->body[k] == '\n') line++, col = 1;
-            else col++;
-        }
-        ss_http_es_error(resp, 400, "parsing_exception",
-                         "[%d:%d] the request body is not valid UTF-8 (byte 0x%02x at byte offset %zu)", line, col,
-                         (unsigned char)r->body[bad - 1], bad - 1);
-        return;
-    }
+    /* _bulk's NDJSON is parsed line by line (es_bulk.c), not through
+     * ss_http_json_body, which makes the same check for the other ES APIs;
+     * the embedding APIs refuse such text in their own shape (422 tokenizer). */
+    size_t pl = strlen(r->match.pattern);
+    if (pl >= 6 && !strcmp(r->match.pattern + pl - 6, "/_bulk") && body_not_utf8(r, resp)) return;
     *deferred = r->match.handler(r, resp) == SS_HTTP_DEFERRED;
 }
 
@@ -586,6 +613,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     ss_route_match_clear(&r->match);
     free(r->path);
+    free(r->raw_path);
     free(r->body);
     free(r);
 }
@@ -801,12 +829,11 @@ int ss_http_local_request(ss_http *h, const char *method, const char *url, const
     snprintf(r.method, sizeof r.method, "%s", method);
     const char *q = strchr(url, '?');
     size_t plen = q ? (size_t)(q - url) : strlen(url);
-    if (!(r.path = malloc(plen + 1)) || (q && !(l.args = strdup(q + 1)))) {
+    if (!(r.path = strndup(url, plen)) || !(r.raw_path = strndup(url, plen)) || (q && !(l.args = strdup(q + 1)))) {
         free(r.path);
+        free(r.raw_path);
         return -1;
     }
-    memcpy(r.path, url, plen);
-    r.path[plen] = '\0';
     unescape(r.path, 0);
     local_split_args(&l);
     pthread_mutex_init(&l.mu, NULL);
@@ -850,6 +877,7 @@ int ss_http_local_request(ss_http *h, const char *method, const char *url, const
     pthread_mutex_destroy(&l.mu);
     ss_route_match_clear(&r.match);
     free(r.path);
+    free(r.raw_path);
     free(r.body);
     free(l.args);
     return rc;

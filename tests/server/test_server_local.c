@@ -78,6 +78,27 @@ static void test_dispatch(void) {
     cJSON_Delete(o);
 }
 
+/* Ids with a '/' (a client sends "k%2F1"): routed on the path as sent, the
+ * {id} decoded afterwards; %00 would cut a name short and is refused. */
+static void test_escaped_ids(void) {
+    cJSON *o = NULL;
+    const char *doc = "{\"title\":\"slash\"}";
+    CHECK(req("PUT", "/books/_doc/k%2F1?refresh=true", JSON, 1, doc, strlen(doc), &o, NULL, 0) == 201);
+    CHECK(str_at(o, "_id", NULL) && !strcmp(str_at(o, "_id", NULL), "k/1"));
+    cJSON_Delete(o);
+    CHECK(req("GET", "/books/_doc/k%2f1", NULL, 0, NULL, 0, &o, NULL, 0) == 200);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(o, "found")));
+    cJSON_Delete(o);
+    CHECK(req("GET", "/books/_doc/k/1", NULL, 0, NULL, 0, NULL, NULL, 0) == 400); /* no such route */
+    CHECK(req("GET", "/books/_doc/a%20b", NULL, 0, NULL, 0, &o, NULL, 0) == 404);
+    CHECK(str_at(o, "_id", NULL) && !strcmp(str_at(o, "_id", NULL), "a b"));
+    cJSON_Delete(o);
+    CHECK(req("GET", "/books/_doc/k%00x", NULL, 0, NULL, 0, &o, NULL, 0) == 400);
+    CHECK_CONTAINS(str_at(o, "error", "reason"), "contains a NUL byte");
+    cJSON_Delete(o);
+    CHECK(req("DELETE", "/books/_doc/k%2F1", NULL, 0, NULL, 0, NULL, NULL, 0) == 200);
+}
+
 /* fuzz_server finding server-1: bytes that are not UTF-8 (raw, or %-encoded)
  * in the path were echoed into the JSON error (401, "no handler found"), or
  * reached the handlers (an index named "\xff", a document holding it). */
@@ -155,6 +176,7 @@ int main(void) {
     REQUIRE(srv);
     test_dispatch();
     test_not_utf8();
+    test_escaped_ids();
     test_auth_path(keys, data2);
     ss_server_stop(srv, 5);
     ss_model_free(m);
