@@ -179,11 +179,9 @@ static inline double tu_stsb_spearman(const float *emb, int d, const double *gol
 
 /* ---- running commands --------------------------------------------------- */
 
-/* The whole file, NUL-terminated (malloc'd); NULL when it cannot be opened.
- * *len (may be NULL) = its size. */
-static inline char *tu_slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+/* All of stream f, NUL-terminated (malloc'd); *len (may be NULL) = its size.
+ * what names it in an out-of-memory message. */
+static inline char *tu_read_stream_(FILE *f, size_t *len, const char *what) {
     size_t cap = 1 << 16, n = 0, k;
     char *s = malloc(cap);
     while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0)
@@ -192,13 +190,22 @@ static inline char *tu_slurp(const char *path, size_t *len) {
             if (!g) free(s);
             s = g;
         }
-    fclose(f);
     if (!s) {
-        fprintf(stderr, "tu_slurp %s: out of memory\n", path);
+        fprintf(stderr, "reading %s: out of memory\n", what);
         exit(1);
     }
     s[n] = 0;
     if (len) *len = n;
+    return s;
+}
+
+/* The whole file, NUL-terminated (malloc'd); NULL when it cannot be opened.
+ * *len (may be NULL) = its size. */
+static inline char *tu_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *s = tu_read_stream_(f, len, path);
+    fclose(f);
     return s;
 }
 
@@ -221,19 +228,7 @@ static inline char *tu_run_read(const char *cmd, int *status) {
         fprintf(stderr, "popen %s failed\n", cmd);
         exit(1);
     }
-    size_t cap = 1 << 16, n = 0, k;
-    char *out = malloc(cap);
-    while (out && (k = fread(out + n, 1, cap - n - 1, p)) > 0)
-        if ((n += k) + 1 >= cap) {
-            char *g = realloc(out, cap *= 2);
-            if (!g) free(out);
-            out = g;
-        }
-    if (!out) {
-        fprintf(stderr, "tu_run_read: out of memory\n");
-        exit(1);
-    }
-    out[n] = 0;
+    char *out = tu_read_stream_(p, NULL, cmd);
     *status = tu_exit_code(pclose(p));
     return out;
 }
