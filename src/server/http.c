@@ -342,9 +342,27 @@ static void maybe_pretty(ss_http_req *r, ss_http_resp *resp) {
     resp->len = n + 1;
 }
 
+/* The last line of defence for "JSON on the wire is UTF-8": a handler that
+ * echoes a request string it did not validate (OpenAI's "model", a prompt
+ * name in a TEI error) would send its bytes as they came. Invalid bytes can
+ * only stand inside JSON strings (cJSON and the hand-built bodies copy them
+ * verbatim), so each becomes U+FFFD and the text stays valid JSON. */
+static void resp_utf8_fix(ss_http_resp *resp, const char *ctype) {
+    if (!resp->len || !strstr(ctype, "json") || !ss__utf8_check(resp->body, resp->len)) return;
+    if (strlen(resp->body) != resp->len) return; /* a NUL inside: not text this can repair */
+    size_t cap = 3 * resp->len + 1;
+    char *fixed = malloc(cap);
+    if (!fixed) return;
+    utf8_sanitize(fixed, cap, resp->body);
+    free(resp->body);
+    resp->body = fixed;
+    resp->len = strlen(fixed);
+}
+
 static enum MHD_Result send_resp(ss_http_req *r, ss_http_resp *resp) {
     if (resp->status == 0) ss_http_es_error(resp, 500, "exception", "handler produced no response");
     maybe_pretty(r, resp);
+    resp_utf8_fix(resp, resp->content_type ? resp->content_type : json_type(r->compat));
     struct MHD_Response *m = resp->len
                                  ? MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE)
                                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -865,6 +883,7 @@ int ss_http_local_request(ss_http *h, const char *method, const char *url, const
         if (resp.status == 0) ss_http_es_error(&resp, 500, "exception", "handler produced no response");
         maybe_pretty(&r, &resp);
         if (!resp.content_type) resp.content_type = json_type(r.compat);
+        resp_utf8_fix(&resp, resp.content_type);
         *out = resp;
     } else {
         resp_clear(&resp);

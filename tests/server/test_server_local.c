@@ -126,6 +126,26 @@ static void test_not_utf8(void) {
     cJSON_Delete(o);
 }
 
+/* fuzz_server finding server-3: the embedding APIs read their bodies
+ * without the UTF-8 check (their texts get a 422 tokenizer error) and echo
+ * some strings — OpenAI's "model", a TEI prompt name — as they came. */
+static void test_echo_not_utf8(void) {
+    cJSON *o = NULL;
+    const char *oa = "{\"input\":\"x\",\"model\":\"m\xff\"}";
+    CHECK(req("POST", "/v1/embeddings", JSON, 1, oa, strlen(oa), &o, NULL, 0) == 200);
+    CHECK(str_at(o, "model", NULL) && !strcmp(str_at(o, "model", NULL), "m\xEF\xBF\xBD"));
+    cJSON_Delete(o);
+    const char *tei = "{\"inputs\":\"x\",\"prompt_name\":\"q\xc3\"}";
+    int st = req("POST", "/embed", JSON, 1, tei, strlen(tei), &o, NULL, 0);
+    CHECKF(st >= 400 && st < 500, "status %d", st);
+    CHECK_CONTAINS(str_at(o, "error", NULL), "q\xEF\xBF\xBD");
+    cJSON_Delete(o);
+    const char *bad_text = "{\"inputs\":\"bad \xff utf8\"}";
+    CHECK(req("POST", "/embed", JSON, 1, bad_text, strlen(bad_text), &o, NULL, 0) == 422);
+    CHECK(str_at(o, "error_type", NULL) && !strcmp(str_at(o, "error_type", NULL), "tokenizer"));
+    cJSON_Delete(o);
+}
+
 /* The same with API keys on: the 401 echoes the path. */
 static void test_auth_path(const char *keys, const char *data) {
     ss_server_options so = {0};
@@ -177,6 +197,7 @@ int main(void) {
     test_dispatch();
     test_not_utf8();
     test_escaped_ids();
+    test_echo_not_utf8();
     test_auth_path(keys, data2);
     ss_server_stop(srv, 5);
     ss_model_free(m);
