@@ -23,16 +23,6 @@
 #define OFF_SECS 112 /* NSEC x {u32 kind, u32 crc, u64 off, u64 size} */
 #define SEC_SIZE 24
 
-/* CRC32C (Castagnoli), bitwise: the same function as ss__crc32c. */
-static uint32_t crc32c(const uint8_t *p, size_t n) {
-    uint32_t crc = ~0u;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-    }
-    return ~crc;
-}
-
 static void fix_checksums(uint8_t *b, size_t n) {
     if (n < HDR) return;
     uint64_t fs = n;
@@ -43,10 +33,10 @@ static void fix_checksums(uint8_t *b, size_t n) {
         memcpy(&off, s + 8, 8);
         memcpy(&sz, s + 16, 8);
         if (off > n || sz > n - off) continue;
-        uint32_t c = crc32c(b + off, (size_t)sz);
+        uint32_t c = fz_crc32c(b + off, (size_t)sz);
         memcpy(s + 4, &c, 4);
     }
-    uint32_t c = crc32c(b, HDR - 4);
+    uint32_t c = fz_crc32c(b, HDR - 4);
     memcpy(b + HDR - 4, &c, 4);
 }
 

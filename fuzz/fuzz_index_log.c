@@ -22,25 +22,16 @@
 #define REC_HDR 16
 #define REC_TAIL 8
 
-static uint32_t crc32c(const uint8_t *p, size_t n) {
-    uint32_t crc = ~0u;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-    }
-    return ~crc;
-}
-
 static void fix_checksums(uint8_t *b, size_t n) {
     if (n < LOG_HDR) return;
-    uint32_t c = crc32c(b, LOG_HDR - 4);
+    uint32_t c = fz_crc32c(b, LOG_HDR - 4);
     memcpy(b + LOG_HDR - 4, &c, 4);
     size_t off = LOG_HDR;
     while (off + REC_HDR + REC_TAIL <= n) {
         uint64_t len;
         memcpy(&len, b + off + 8, 8);
         if (len > n - off - REC_HDR - REC_TAIL) break;
-        c = crc32c(b + off, REC_HDR + (size_t)len);
+        c = fz_crc32c(b + off, REC_HDR + (size_t)len);
         memcpy(b + off + REC_HDR + len, &c, 4);
         off += REC_HDR + (size_t)len + REC_TAIL;
     }

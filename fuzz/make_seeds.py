@@ -298,6 +298,132 @@ def index_log_seeds():
     put("index_log", "log-empty", bytes([0]) + hdr)
 
 
+def http_req(method, url, body=b"", headers=()):
+    """One request of fuzz_server's input: METHOD URL, headers, blank line, body."""
+    if isinstance(body, str):
+        body = body.encode()
+    h = "".join("%s: %s\n" % kv for kv in headers)
+    return ("%s %s\n%s\n" % (method, url, h)).encode() + body
+
+
+def server_seeds():
+    J = [("Content-Type", "application/json")]
+    ND = [("Content-Type", "application/x-ndjson")]
+    V8 = [("Content-Type", "application/vnd.elasticsearch+json; compatible-with=8"),
+          ("Accept", "application/vnd.elasticsearch+json; compatible-with=8")]
+    mapping = json.dumps({"settings": {"index": {"similarity": {"default": {"type": "BM25", "k1": 0.9, "b": 0.4}}}},
+                          "mappings": {"properties": {
+                              "title": {"type": "text", "analyzer": "english"}, "tag": {"type": "keyword"},
+                              "n": {"type": "long"}, "ok": {"type": "boolean"}, "d": {"type": "date"},
+                              "v": {"type": "dense_vector", "dims": 3, "similarity": "cosine",
+                                    "index_options": {"type": "int8_hnsw", "m": 8, "ef_construction": 16}}}}})
+    bulk = "".join(json.dumps(x) + "\n" for x in [
+        {"index": {"_index": "b", "_id": "1"}}, {"title": "Running dogs", "tag": "a", "n": 5, "v": [1, 0, 0]},
+        {"create": {"_index": "b", "_id": "2"}}, {"title": "cats sleep", "tag": "b", "n": 7, "v": [0, 1, 0]},
+        {"update": {"_index": "b", "_id": "1"}}, {"doc": {"n": 6}},
+        {"delete": {"_index": "b", "_id": "2"}},
+        {"index": {"_index": "b"}}, {"title": "no id", "d": "2024-01-02", "ok": True}])
+    search = json.dumps({"query": {"bool": {"must": [{"match": {"title": "dog"}}],
+                                            "filter": [{"range": {"n": {"gte": 1, "lt": 10}}},
+                                                       {"terms": {"tag": ["a", "b"]}}],
+                                            "must_not": [{"exists": {"field": "x"}}]}},
+                         "size": 5, "from": 0, "sort": [{"n": {"order": "desc"}}, "_score"],
+                         "_source": {"includes": ["title", "n"]}, "track_total_hits": True})
+    knn = json.dumps({"knn": {"field": "v", "query_vector": [1, 0.5, 0], "k": 2, "num_candidates": 10,
+                              "filter": {"term": {"tag": "a"}}}, "min_score": 0.1})
+    builder = json.dumps({"knn": {"field": "e", "k": 1, "num_candidates": 5, "query_vector_builder": {
+        "text_embedding": {"model_id": "m", "model_text": "running dog"}}}})
+    rrf = json.dumps({"retriever": {"rrf": {"retrievers": [
+        {"standard": {"query": {"multi_match": {"query": "dogs", "fields": ["title", "tag"], "type": "most_fields"}}}},
+        {"knn": {"field": "v", "query_vector": [0, 1, 0], "k": 2, "num_candidates": 4}}],
+        "rank_window_size": 10, "rank_constant": 20}}})
+    RS = b"\x1e"
+    put("server", "es-lifecycle", RS.join([
+        http_req("PUT", "/b", mapping, J),
+        http_req("POST", "/_bulk?refresh=true", bulk, ND),
+        http_req("PUT", "/b/_doc/3?if_seq_no=0&if_primary_term=1", '{"title":"x"}', J),
+        http_req("GET", "/b/_doc/1?_source_includes=title", headers=V8),
+        http_req("POST", "/b/_search?pretty", search, J),
+        http_req("POST", "/b/_search", knn, V8),
+        http_req("GET", "/_cat/indices?format=json&v", ""),
+        http_req("DELETE", "/b")]))
+    put("server", "es-docs", RS.join([
+        http_req("PUT", "/e", json.dumps({"mappings": {"properties": {"e": {"type": "dense_vector", "dims": 32},
+                                                                      "t": {"type": "text"}}}}), J),
+        http_req("POST", "/e/_doc?refresh=wait_for", '{"t":"hello world","e":[' + ",".join(["0.1"] * 32) + "]}", J),
+        http_req("PUT", "/e/_create/k%2F1", '{"t":"slash id"}', J),
+        http_req("POST", "/e/_update/k%2F1", '{"doc":{"t":"updated"},"doc_as_upsert":true}', J),
+        http_req("GET", "/e/_source/k%2F1?_source=t"),
+        http_req("POST", "/e/_search", builder, J),
+        http_req("POST", "/e/_count", '{"query":{"match_all":{}}}', J),
+        http_req("POST", "/_mget", '{"docs":[{"_index":"e","_id":"k/1"},{"_index":"e","_id":"nope"}]}', J),
+        http_req("DELETE", "/e/_doc/k%2F1?refresh")]))
+    put("server", "es-rrf", RS.join([
+        http_req("PUT", "/r", mapping, J),
+        http_req("PUT", "/r/_bulk", bulk.replace('"b"', '"r"'), ND),
+        http_req("POST", "/r/_refresh"),
+        http_req("POST", "/r/_search", rrf, J),
+        http_req("GET", "/r/_search?size=1&from=1&q=dog", ""),
+        http_req("GET", "/r/_mapping"),
+        http_req("PUT", "/r/_mapping", '{"properties":{"extra":{"type":"keyword"}}}', J),
+        http_req("GET", "/r")]))
+    put("server", "basics", RS.join([
+        http_req("GET", "/"), http_req("HEAD", "/"), http_req("GET", "/_cluster/health?pretty=true"),
+        http_req("GET", "/nope/_doc/1"), http_req("PATCH", "/"), http_req("GET", "/a/b/c/d/e/f/g/h/i"),
+        http_req("GET", "/", headers=[("Accept", "application/vnd.elasticsearch+json;compatible-with=6")]),
+        http_req("POST", "/x/_search", "{\"query\":", J),
+        http_req("PUT", "/Bad%20Name", "{}", J)]))
+    put("server", "embed-tei-openai", RS.join([
+        http_req("POST", "/embed", '{"inputs":["a dog","a cat"],"normalize":true,"truncate":true}', J),
+        http_req("POST", "/", '{"inputs":"one text"}', J),
+        http_req("POST", "/tokenize", '{"inputs":"Tokenize me","add_special_tokens":true}', J),
+        http_req("GET", "/info"), http_req("GET", "/health"),
+        http_req("POST", "/v1/embeddings", '{"input":["x","y"],"model":"m","encoding_format":"float"}', J),
+        http_req("POST", "/v1/embeddings", '{"input":"x","encoding_format":"base64","dimensions":8}', J),
+        http_req("GET", "/metrics")]))
+    put("server", "auth", b"#auth\n" + RS.join([
+        http_req("GET", "/", headers=[("Authorization", "ApiKey fuzz-key")]),
+        http_req("GET", "/", headers=[("Authorization", "Bearer fuzz-key")]),
+        http_req("GET", "/", headers=[("Authorization", "ApiKey wrong")]),
+        http_req("PUT", "/a", "{}", [("Authorization", "ApiKey fuzz-key")] + J),
+        http_req("GET", "/a")]))
+    put("server", "limits", RS.join([
+        http_req("POST", "/_bulk", "", [("Content-Length", "999999999999")] + ND),
+        http_req("POST", "/_bulk", '{"index":{"_index":"l"}}\n{"a":1}\n{"index":{}}\n', ND),
+        http_req("POST", "/_bulk", '{"delete":{"_index":"l","_id":"1"}}\n{"bogus":{}}\n', ND),
+        http_req("POST", "/l/_bulk", '{"index":{"_id":"1"}}\n{"a":"\\u00e9t\\u00e9"}', ND)]))
+
+
+def store_seeds():
+    """fuzz_store: mode byte, SPEC RS WHERE RS FILE (see fuzz/fuzz_store.c)."""
+    RS = b"\x1e"
+
+    def seed(name, mode, spec, where, file):
+        enc = lambda x: x.encode() if isinstance(x, str) else x
+        put("store", name, bytes([mode]) + enc(spec) + RS + enc(where) + RS + enc(file))
+
+    docs = [{"id": "a1", "title": "Running dogs", "text": "The dog runs fast.", "year": 2021, "country": "USA",
+             "meta": {"lang": "en", "n": 3}},
+            {"_id": "b2", "title": "Cats", "text": "A cat sleeps \u00e9t\u00e9 \ud83d\ude00", "year": 1999,
+             "country": "France", "ok": True},
+            {"title": "no id", "text": "third one", "year": "2020", "country": None}]
+    jsonl = "".join(json.dumps(d) + "\n" for d in docs) + "\n  \n" + '{"text":"crlf"}\r\n'
+    csv = ('id,title,text,year\r\n1,"Quoted, comma","multi\nline ""quote""",2020\n'
+           '2,plain,text two,1999\n\n3,,"",\n')
+    tsv = 'id\ttitle\ttext\n1\tA\tfirst row\n2\t"q\tt"\tsecond\n'
+    text = "\xef\xbb\xbfone document per line\nsecond line\r\n\nthird\n"
+    where = 'country = "USA" AND year >= 2020 OR NOT (meta.lang IN ("en", \'fr\')) AND ok != true'
+    seed("jsonl-fields", 0 | 8, "title,text", where, jsonl)
+    seed("jsonl-template", 0 | 4 | 8 | 16, "{title}. {text} {{braces}} {meta}", "year < 2000", jsonl)
+    seed("jsonl-ext", 0 | 32 | 8, "text", 'id == "a1"', jsonl)
+    seed("csv-fields", 1 | 8, "title,text", "year <> 1999 AND id IN (1, 2, 3)", csv)
+    seed("csv-ext-skipbad", 1 | 32 | 8 | 16, "text", "title = null", csv + '4,"bad"x,y,1\n5,only two\n')
+    seed("tsv-template", 2 | 4 | 8, "{title}: {text}", "NOT title = 'A'", tsv)
+    seed("text-fields", 3 | 8, "text", "", text)
+    seed("text-ext", 3 | 32, "text", "text = 'third'", text + "bad \xc3\x28 utf8\n")
+    seed("jsonl-bad", 0 | 8 | 16, "text", "(((a = 1)", '{"text": 1}\n[1,2]\n{"text":"x"} {"y":1}\n{bad\n')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", help="semsearch binary, for the index seeds")
@@ -307,6 +433,8 @@ def main():
     vector_seeds()
     text_seeds()
     index_log_seeds()
+    server_seeds()
+    store_seeds()
     if a.cli:
         index_seeds(a.cli)
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(CORPUS) for f in fs)

@@ -17,7 +17,11 @@ seeds=$here/corpus/$target
 [ -d "$seeds" ] || { echo "fuzz/run.sh: no seed corpus $seeds" >&2; exit 2; }
 work=$build/fuzz-corpus/$target findings=$build/fuzz-findings/$target
 # the harnesses' temp folders (removed at exit; this catches the ones a crash leaves)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/semsearch-fuzz-run.XXXXXX")
+# (in /dev/shm unless TMPDIR says otherwise: the store and server targets
+# fsync SQLite databases, which on a disk caps them at a few inputs a second)
+base=${TMPDIR:-}
+[ -z "$base" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+tmp=$(mktemp -d "${base:-/tmp}/semsearch-fuzz-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # FUZZ_FRESH=1 (ctest): start from the seeds only, in a throw-away corpus, so
 # the test is repeatable and leaves a long run's corpus alone

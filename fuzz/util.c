@@ -77,6 +77,8 @@ void fz_write(const char *name, const void *data, size_t n) {
 
 void fz_unlink(const char *name) { unlink(fz_path(name)); }
 
+void fz_rmtree(const char *name) { rm_tree(fz_path(name)); }
+
 void fz_mkdir(const char *name) {
     const char *p = fz_path(name);
     if (mkdir(p, 0755) != 0 && errno != EEXIST) {
@@ -103,4 +105,13 @@ void *fz_slurp(const char *path, size_t *n) {
     fclose(f);
     *n = (size_t)len;
     return buf;
+}
+
+uint32_t fz_crc32c(const uint8_t *p, size_t n) {
+    uint32_t crc = ~0u;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
+    return ~crc;
 }

@@ -32,6 +32,7 @@
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "store/reader.h" /* ss__utf8_check */
 
 struct ss_http {
     struct MHD_Daemon *d;
@@ -52,7 +53,8 @@ struct ss_http_req {
     int headers_done;   /* access() has seen this request */
     int counted;        /* counted in h->in_flight */
     char method[16];
-    char *path;
+    char *path;         /* %-decoded (as MHD hands it over): messages, logs, ss_http_path */
+    char *raw_path;     /* as sent, up to '?': routed on, so that %2F inside an id is not a separator */
     char *body;
     size_t len, cap;
     int too_big;
@@ -64,6 +66,7 @@ struct ss_http_req {
     void *finish_user;
     int status;
     size_t resp_bytes;
+    struct local_req *local; /* in-process request (ss_http_local_request): conn is NULL */
 };
 
 static double now_s(void) {
@@ -106,10 +109,14 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap) {
 
 const char *ss_http_method(const ss_http_req *r) { return r->method; }
 const char *ss_http_path(const ss_http_req *r) { return r->path; }
+static const char *local_header(const ss_http_req *r, const char *name);
+static const char *local_query(const ss_http_req *r, const char *name);
 const char *ss_http_header(const ss_http_req *r, const char *name) {
+    if (r->local) return local_header(r, name);
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 const char *ss_http_query(const ss_http_req *r, const char *name) {
+    if (r->local) return local_query(r, name);
     const char *v = NULL;
     size_t vl = 0;
     /* "?pretty" (no '=') is present with a NULL value in MHD: report it as "" */
@@ -190,12 +197,42 @@ static cJSON *es_error_obj(int status, const char *type, const char *reason) {
     return root;
 }
 
+/* s (NUL-terminated) into dst with every byte that is not part of a valid
+ * UTF-8 sequence replaced by U+FFFD, as Java's decoders do: text from the
+ * request (a path, a %.Ns-truncated value) can be echoed in a JSON message,
+ * and JSON on the wire must be UTF-8. Stops at a whole character when dst
+ * is full. */
+static void utf8_sanitize(char *dst, size_t cap, const char *s) {
+    size_t n = strlen(s), o = 0;
+    for (size_t i = 0; i < n && cap;) {
+        size_t bad = ss__utf8_check(s + i, n - i);
+        size_t good = bad ? bad - 1 : n - i;
+        /* the valid run, cut back to a character boundary if it does not fit */
+        size_t take = good;
+        if (o + take >= cap) {
+            take = cap - 1 - o;
+            while (take && ((unsigned char)s[i + take] & 0xC0) == 0x80) take--;
+            memcpy(dst + o, s + i, take);
+            o += take;
+            break;
+        }
+        memcpy(dst + o, s + i, take);
+        o += take, i += take;
+        if (!bad) break;
+        if (o + 3 >= cap) break;
+        memcpy(dst + o, "\xEF\xBF\xBD", 3);
+        o += 3, i++;
+    }
+    if (cap) dst[o < cap ? o : cap - 1] = '\0';
+}
+
 void ss_http_es_error(ss_http_resp *resp, int status, const char *type, const char *fmt, ...) {
-    char reason[1024];
+    char raw[1024], reason[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    utf8_sanitize(reason, sizeof reason, raw); /* a cut multi-byte character, an echoed bad byte */
     ss_http_json(resp, status, es_error_obj(status, type, reason));
 }
 
@@ -226,7 +263,25 @@ cJSON *ss_http_parse_json(const ss_http_req *r, char *why, size_t cap) {
     return NULL;
 }
 
+/* 1 (resp filled: 400, Elasticsearch's shape, line:column and offset) when
+ * the body is not valid UTF-8: JSON is UTF-8, and what is stored or echoed
+ * into a response must be too. */
+static int body_not_utf8(const ss_http_req *r, ss_http_resp *resp) {
+    size_t bad = r->len ? ss__utf8_check(r->body, r->len) : 0;
+    if (!bad) return 0;
+    int line = 1, col = 1;
+    for (size_t k = 0; k + 1 < bad; k++) {
+        if (r->body[k] == '\n') line++, col = 1;
+        else col++;
+    }
+    ss_http_es_error(resp, 400, "parsing_exception",
+                     "[%d:%d] the request body is not valid UTF-8 (byte 0x%02x at byte offset %zu)", line, col,
+                     (unsigned char)r->body[bad - 1], bad - 1);
+    return 1;
+}
+
 cJSON *ss_http_json_body(ss_http_req *r, ss_http_resp *resp) {
+    if (body_not_utf8(r, resp)) return NULL;
     char why[256];
     cJSON *j = ss_http_parse_json(r, why, sizeof why);
     if (!j) ss_http_es_error(resp, 400, strncmp(why, "request body", 12) ? "parsing_exception" : "parse_exception", "%s", why);
@@ -244,13 +299,17 @@ int ss_http_defer(ss_http_req *r, ss_http_finish_fn finish, void *user) {
     pthread_mutex_unlock(&r->h->mu);
     /* Suspend before the handler hands the work to another thread, so that
      * resume can never come first. */
-    MHD_suspend_connection(r->conn);
+    if (!r->local) MHD_suspend_connection(r->conn);
     return SS_HTTP_DEFERRED;
 }
 
+static void local_resume(ss_http_req *r);
 /* Counted down in completed_cb, not here: MHD moves a resumed connection off
  * its suspended list later, on its own thread. */
-void ss_http_resume(ss_http_req *r) { MHD_resume_connection(r->conn); }
+void ss_http_resume(ss_http_req *r) {
+    if (r->local) local_resume(r);
+    else MHD_resume_connection(r->conn);
+}
 
 /* ---- the MHD callbacks --------------------------------------------------------- */
 
@@ -286,9 +345,27 @@ static void maybe_pretty(ss_http_req *r, ss_http_resp *resp) {
     resp->len = n + 1;
 }
 
+/* The last line of defence for "JSON on the wire is UTF-8": a handler that
+ * echoes a request string it did not validate (OpenAI's "model", a prompt
+ * name in a TEI error) would send its bytes as they came. Invalid bytes can
+ * only stand inside JSON strings (cJSON and the hand-built bodies copy them
+ * verbatim), so each becomes U+FFFD and the text stays valid JSON. */
+static void resp_utf8_fix(ss_http_resp *resp, const char *ctype) {
+    if (!resp->len || !strstr(ctype, "json") || !ss__utf8_check(resp->body, resp->len)) return;
+    if (strlen(resp->body) != resp->len) return; /* a NUL inside: not text this can repair */
+    size_t cap = 3 * resp->len + 1;
+    char *fixed = malloc(cap);
+    if (!fixed) return;
+    utf8_sanitize(fixed, cap, resp->body);
+    free(resp->body);
+    resp->body = fixed;
+    resp->len = strlen(fixed);
+}
+
 static enum MHD_Result send_resp(ss_http_req *r, ss_http_resp *resp) {
     if (resp->status == 0) ss_http_es_error(resp, 500, "exception", "handler produced no response");
     maybe_pretty(r, resp);
+    resp_utf8_fix(resp, resp->content_type ? resp->content_type : json_type(r->compat));
     struct MHD_Response *m = resp->len
                                  ? MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE)
                                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -316,9 +393,13 @@ static enum MHD_Result send_resp(ss_http_req *r, ss_http_resp *resp) {
 }
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn) {
-    (void)uri;
     ss_http_req *r = calloc(1, sizeof *r);
     if (!r) return NULL;
+    /* MHD calls this with the request target before it %-decodes it */
+    if (uri && !(r->raw_path = strndup(uri, strcspn(uri, "?")))) {
+        free(r);
+        return NULL;
+    }
     r->h = cls;
     r->conn = conn;
     r->t_line = now_s();
@@ -369,10 +450,11 @@ static int early_checks(ss_http_req *r, ss_http_resp *resp) {
     }
     if (h->o.auth && !ss_auth_check(h->o.auth, ss_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION))) {
         int given = ss_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
-        char reason[512];
-        snprintf(reason, sizeof reason, "%s for REST request [%s]",
+        char raw[512], reason[512];
+        snprintf(raw, sizeof raw, "%s for REST request [%s]",
                  given ? "unable to authenticate with provided credentials" : "missing authentication credentials",
                  r->path);
+        utf8_sanitize(reason, sizeof reason, raw);
         cJSON *e = es_error_obj(401, "security_exception", reason);
         cJSON *hdr = cJSON_CreateObject(), *vals = cJSON_AddArrayToObject(hdr, "WWW-Authenticate");
         cJSON_AddItemToArray(vals, cJSON_CreateString("ApiKey"));
@@ -393,6 +475,27 @@ static int early_checks(ss_http_req *r, ss_http_resp *resp) {
     return 0;
 }
 
+static const char *local_bad_arg(const ss_http_req *r);
+static void unescape(char *s, int plus);
+
+static enum MHD_Result arg_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    const char **bad = cls;
+    if ((key && ss__utf8_check(key, strlen(key))) || (value && ss__utf8_check(value, strlen(value)))) {
+        *bad = key ? key : "";
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* The name of the first query argument whose name or value is not valid UTF-8, or NULL. */
+static const char *args_utf8_bad(const ss_http_req *r) {
+    if (r->local) return local_bad_arg(r);
+    const char *bad = NULL;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_utf8, &bad);
+    return bad;
+}
+
 static void dispatch(ss_http_req *r, ss_http_resp *resp, int *deferred) {
     *deferred = 0;
     if (r->too_big) {
@@ -401,8 +504,31 @@ static void dispatch(ss_http_req *r, ss_http_resp *resp, int *deferred) {
         ss_http_add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         return;
     }
+    /* Elasticsearch reads the URL and the body as UTF-8: refuse what is not
+     * (the handlers would store it or echo it into JSON, which must be UTF-8). */
+    size_t bad = ss__utf8_check(r->path, strlen(r->path));
+    if (bad) {
+        ss_http_es_error(resp, 400, "illegal_argument_exception",
+                         "the request path [%s] is not valid UTF-8 (byte %zu after %%-decoding)", r->path, bad - 1);
+        return;
+    }
+    if (r->raw_path && strstr(r->raw_path, "%00")) { /* would cut a name or id short, silently */
+        ss_http_es_error(resp, 400, "illegal_argument_exception", "the request path [%s] contains a NUL byte (%%00)",
+                         r->raw_path);
+        return;
+    }
+    const char *arg = args_utf8_bad(r);
+    if (arg) {
+        ss_http_es_error(resp, 400, "illegal_argument_exception",
+                         "the query parameter [%s] is not valid UTF-8 (after %%-decoding)", arg);
+        return;
+    }
     char allowed[128];
-    int m = ss_router_match(r->h->o.router, r->method, r->path, &r->match, allowed, sizeof allowed);
+    /* Route on the path as sent and decode each {param} afterwards, as
+     * Elasticsearch does: a client sends an id "a/b" as "a%2Fb". */
+    int m = ss_router_match(r->h->o.router, r->method, r->raw_path ? r->raw_path : r->path, &r->match, allowed,
+                            sizeof allowed);
+    for (int i = 0; m == 1 && r->raw_path && i < r->match.n_params; i++) unescape(r->match.values[i], 0);
     if (m == 0) {
         ss_http_es_error(resp, 400, "illegal_argument_exception", "no handler found for uri [%s] and method [%s]",
                          r->path, r->method);
@@ -416,6 +542,11 @@ static void dispatch(ss_http_req *r, ss_http_resp *resp, int *deferred) {
         return;
     }
     r->matched = 1;
+    /* _bulk's NDJSON is parsed line by line (es_bulk.c), not through
+     * ss_http_json_body, which makes the same check for the other ES APIs;
+     * the embedding APIs refuse such text in their own shape (422 tokenizer). */
+    size_t pl = strlen(r->match.pattern);
+    if (pl >= 6 && !strcmp(r->match.pattern + pl - 6, "/_bulk") && body_not_utf8(r, resp)) return;
     *deferred = r->match.handler(r, resp) == SS_HTTP_DEFERRED;
 }
 
@@ -503,6 +634,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     ss_route_match_clear(&r->match);
     free(r->path);
+    free(r->raw_path);
     free(r->body);
     free(r);
 }
@@ -549,6 +681,7 @@ ss_http *ss_http_start(const ss_http_options *opts, ss_error *err) {
     }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->idle, NULL);
+    if (h->o.local) return h; /* no daemon: requests come through ss_http_local_request */
 
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
@@ -630,7 +763,7 @@ void ss_http_quiesce(ss_http *h) {
     int was = h->stopping;
     h->stopping = 1;
     pthread_mutex_unlock(&h->mu);
-    if (was) return;
+    if (was || !h->d) return;
     MHD_socket ls = MHD_quiesce_daemon(h->d); /* no new connections from here on */
     if (ls != MHD_INVALID_SOCKET) close(ls);
 }
@@ -659,8 +792,156 @@ void ss_http_close(ss_http *h) {
             ss_http_log(h, SS_LOG_WARN, "shutdown: waiting for %d deferred request(s)", h->suspended);
     }
     pthread_mutex_unlock(&h->mu);
-    MHD_stop_daemon(h->d); /* joins the pool; closes idle keep-alive connections */
+    if (h->d) MHD_stop_daemon(h->d); /* joins the pool; closes idle keep-alive connections */
     pthread_cond_destroy(&h->idle);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
+
+/* ---- in-process requests (no socket) ----------------------------------------
+ * ss_http_local_request runs one request through the same steps as a socket
+ * request — early checks (media types, auth, Content-Length), routing, the
+ * handler (deferred ones waited for), ?pretty — on a server started with
+ * o.local = 1. MHD's part is mirrored: the path and query arguments are
+ * %XX-decoded (arguments also '+' -> ' '), the first of repeated headers or
+ * arguments wins, header names match case-insensitively. For the fuzzer
+ * (fuzz/fuzz_server.c) and tests; ss_http_defer / resume work as usual. */
+
+struct local_req {
+    const char *const *hdrs; /* name, value, name, value ... */
+    int n_hdrs;
+    char *args;              /* the query string, split in place */
+    int n_args;
+    char *keys[64], *vals[64];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int resumed;
+};
+
+static const char *local_header(const ss_http_req *r, const char *name) {
+    for (int i = 0; i < r->local->n_hdrs; i++)
+        if (!strcasecmp(r->local->hdrs[2 * i], name)) return r->local->hdrs[2 * i + 1];
+    return NULL;
+}
+
+static const char *local_query(const ss_http_req *r, const char *name) {
+    for (int i = 0; i < r->local->n_args; i++)
+        if (!strcmp(r->local->keys[i], name)) return r->local->vals[i] ? r->local->vals[i] : "";
+    return NULL;
+}
+
+static const char *local_bad_arg(const ss_http_req *r) {
+    for (int i = 0; i < r->local->n_args; i++) {
+        const char *k = r->local->keys[i], *v = r->local->vals[i];
+        if (ss__utf8_check(k, strlen(k)) || (v && ss__utf8_check(v, strlen(v)))) return k;
+    }
+    return NULL;
+}
+
+static void local_resume(ss_http_req *r) {
+    pthread_mutex_lock(&r->local->mu);
+    r->local->resumed = 1;
+    pthread_cond_signal(&r->local->cv);
+    pthread_mutex_unlock(&r->local->mu);
+}
+
+static int hexval(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* In place, as MHD_http_unescape: %XX decoded, anything else kept. */
+static void unescape(char *s, int plus) {
+    char *w = s;
+    for (char *p = s; *p;) {
+        if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+            *w++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+            p += 3;
+        } else {
+            *w++ = plus && *p == '+' ? ' ' : *p;
+            p++;
+        }
+    }
+    *w = '\0';
+}
+
+static void local_split_args(struct local_req *l) {
+    for (char *p = l->args; p && *p && l->n_args < 64;) {
+        char *amp = strchr(p, '&');
+        if (amp) *amp = '\0';
+        if (*p) {
+            char *eq = strchr(p, '=');
+            if (eq) *eq = '\0';
+            unescape(p, 1);
+            if (eq) unescape(eq + 1, 1);
+            l->keys[l->n_args] = p;
+            l->vals[l->n_args++] = eq ? eq + 1 : NULL;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+}
+
+int ss_http_local_request(ss_http *h, const char *method, const char *url, const char *const *headers,
+                          int n_headers, const char *body, size_t len, ss_http_resp *out) {
+    memset(out, 0, sizeof *out);
+    if (!h || !h->o.local) return -1;
+    struct local_req l = {.hdrs = headers, .n_hdrs = n_headers > 0 ? n_headers : 0};
+    ss_http_req r = {.h = h, .t_line = now_s(), .headers_done = 1, .local = &l};
+    snprintf(r.method, sizeof r.method, "%s", method);
+    const char *q = strchr(url, '?');
+    size_t plen = q ? (size_t)(q - url) : strlen(url);
+    if (!(r.path = strndup(url, plen)) || !(r.raw_path = strndup(url, plen)) || (q && !(l.args = strdup(q + 1)))) {
+        free(r.path);
+        free(r.raw_path);
+        return -1;
+    }
+    unescape(r.path, 0);
+    local_split_args(&l);
+    pthread_mutex_init(&l.mu, NULL);
+    pthread_cond_init(&l.cv, NULL);
+    pthread_mutex_lock(&h->mu);
+    h->in_flight++;
+    pthread_mutex_unlock(&h->mu);
+    ss_http_resp resp = {0};
+    int rc = 0;
+    if (!early_checks(&r, &resp)) {
+        if (len > h->o.max_body_bytes) r.too_big = 1;
+        else if (len && !(r.body = malloc(len + 1))) rc = -1;
+        else if (len) {
+            memcpy(r.body, body, len);
+            r.body[len] = '\0';
+            r.len = r.cap = len;
+        }
+        int deferred = 0;
+        if (rc == 0) dispatch(&r, &resp, &deferred);
+        if (deferred) {
+            resp_clear(&resp);
+            pthread_mutex_lock(&l.mu);
+            while (!l.resumed) pthread_cond_wait(&l.cv, &l.mu);
+            pthread_mutex_unlock(&l.mu);
+            r.finish(&r, &resp, r.finish_user);
+        }
+    }
+    if (rc == 0) {
+        if (resp.status == 0) ss_http_es_error(&resp, 500, "exception", "handler produced no response");
+        maybe_pretty(&r, &resp);
+        if (!resp.content_type) resp.content_type = json_type(r.compat);
+        resp_utf8_fix(&resp, resp.content_type);
+        *out = resp;
+    } else {
+        resp_clear(&resp);
+    }
+    pthread_mutex_lock(&h->mu);
+    if (r.deferred) h->suspended--;
+    if (--h->in_flight == 0 || h->suspended == 0) pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->mu);
+    pthread_cond_destroy(&l.cv);
+    pthread_mutex_destroy(&l.mu);
+    ss_route_match_clear(&r.match);
+    free(r.path);
+    free(r.raw_path);
+    free(r.body);
+    free(l.args);
+    return rc;
+}
+
+void ss_http_resp_free(ss_http_resp *resp) { resp_clear(resp); }

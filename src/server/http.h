@@ -58,6 +58,7 @@ typedef struct ss_http_options {
     ss_router *router;          /* required; routes -> handlers           */
     ss_metrics *metrics;        /* may be NULL                            */
     const ss_auth *auth;        /* NULL: no authentication                */
+    int local;                  /* 1: no socket; ss_http_local_request    */
 } ss_http_options;
 
 /* Start listening; NULL (err says why: address in use, bad TLS key...) on failure. */
@@ -114,5 +115,17 @@ typedef void (*ss_http_finish_fn)(ss_http_req *r, ss_http_resp *resp, void *user
 #define SS_HTTP_DEFERRED 1
 int ss_http_defer(ss_http_req *r, ss_http_finish_fn finish, void *user);
 void ss_http_resume(ss_http_req *r);
+
+/* ---- in-process requests (fuzzing, tests) ---------------------------------
+ * On a server started with o.local = 1 (no socket, no daemon): run one
+ * request — url with its query string, n_headers (name, value) pairs in
+ * headers[2 * n], body of len bytes — through the same checks, routing and
+ * handlers as a socket request and return its response in *out
+ * (content_type always set; free with ss_http_resp_free). Deferred handlers
+ * are waited for. Safe from several threads at once. -1 (out untouched
+ * beyond zeroing) when h is not local or on out of memory. */
+int ss_http_local_request(ss_http *h, const char *method, const char *url, const char *const *headers,
+                          int n_headers, const char *body, size_t len, ss_http_resp *out);
+void ss_http_resp_free(ss_http_resp *resp);
 
 #endif

@@ -121,6 +121,11 @@ fail:
 }
 
 int ss_server_port(const ss_server *s) { return ss_http_port(s->http); }
+
+int ss_server_request(ss_server *s, const char *method, const char *url, const char *const *headers,
+                      int n_headers, const char *body, size_t len, ss_http_resp *out) {
+    return ss_http_local_request(s->http, method, url, headers, n_headers, body, len, out);
+}
 int ss_server_tls(const ss_server *s) { return ss_http_tls(s->http); }
 int ss_server_max_connections(const ss_server *s) { return ss_http_max_connections(s->http); }
 

@@ -38,4 +38,11 @@ int ss_server_max_connections(const ss_server *s); /* after the open-file limit 
  * the batcher after its queue drains, free everything. */
 void ss_server_stop(ss_server *s, int grace_s);
 
+/* A server started with opts->http.local = 1 listens nowhere: requests go
+ * through ss_server_request (the app's whole dispatch — checks, auth, routes,
+ * handlers — without a socket; see ss_http_local_request). For the fuzzer
+ * and in-process tests; ss_server_stop frees it as usual. */
+int ss_server_request(ss_server *s, const char *method, const char *url, const char *const *headers,
+                      int n_headers, const char *body, size_t len, ss_http_resp *out);
+
 #endif

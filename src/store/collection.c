@@ -470,6 +470,11 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
             ss_fail(err, SS_ERR_INVALID, "unknown analyzer '%s' (standard, english)", o->analyzer);
             goto fail;
         }
+        char why[512];
+        if (ss__compose_check(o->template_text ? NULL : o->fields, o->template_text, why, sizeof why) != 0) {
+            ss_fail(err, SS_ERR_INVALID, "creating %s: %s", dir, why);
+            goto fail;
+        }
         char real[PATH_MAX];
         snprintf(c->model_path, sizeof c->model_path, "%s", realpath(o->model_dir, real) ? real : o->model_dir);
         if (model_fingerprint(c->model_path, c->model_fp, sizeof c->model_fp, err) != SS_OK) goto fail;

@@ -304,8 +304,8 @@ static int sb_put(sbuf *b, const char *s, size_t n) {
 
 /* Append the text of field `name` (string, number or bool). */
 static int put_field(sbuf *b, const cJSON *obj, const char *name, size_t nlen, char *why, size_t whycap) {
-    char key[256];
-    if (nlen >= sizeof key) nlen = sizeof key - 1;
+    char key[SS_FIELD_NAME_MAX + 1];
+    if (nlen >= sizeof key) nlen = sizeof key - 1; /* ss__compose_check refused longer names at creation */
     memcpy(key, name, nlen);
     key[nlen] = '\0';
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -324,6 +324,41 @@ static int put_field(sbuf *b, const cJSON *obj, const char *name, size_t nlen, c
     if (cJSON_IsBool(v)) return sb_put(b, cJSON_IsTrue(v) ? "true" : "false", cJSON_IsTrue(v) ? 4 : 5);
     snprintf(why, whycap, "field '%s' is not a string, number or boolean", key);
     return -1;
+}
+
+int ss__compose_check(const char *fields, const char *template_text, char *why, size_t whycap) {
+    const char *what = template_text ? "template" : "fields", *spec = template_text ? template_text : fields;
+    if (!spec) return 0; /* the default, "text" */
+    size_t bad = ss__utf8_check(spec, strlen(spec));
+    if (bad) return snprintf(why, whycap, "the %s are not valid UTF-8 (byte %zu)", what, bad - 1), -1;
+    if (template_text) {
+        for (const char *p = template_text; *p;) {
+            if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+                p += 2;
+            } else if (*p == '{') {
+                const char *e = strchr(p, '}');
+                if (!e) return snprintf(why, whycap, "template: unclosed '{' at byte %zu", (size_t)(p - template_text)), -1;
+                size_t n = (size_t)(e - p - 1);
+                if (n == 0) return snprintf(why, whycap, "template: empty field name '{}' at byte %zu", (size_t)(p - template_text)), -1;
+                if (n > SS_FIELD_NAME_MAX)
+                    return snprintf(why, whycap, "template: a field name of %zu bytes (at most %d)", n, SS_FIELD_NAME_MAX), -1;
+                p = e + 1;
+            } else {
+                p++;
+            }
+        }
+        return 0;
+    }
+    int names = 0;
+    for (const char *f = fields; *f;) {
+        size_t n = strcspn(f, ",");
+        if (n > SS_FIELD_NAME_MAX)
+            return snprintf(why, whycap, "fields: a field name of %zu bytes (at most %d)", n, SS_FIELD_NAME_MAX), -1;
+        names += n > 0;
+        f += n + (f[n] == ',');
+    }
+    if (!names) return snprintf(why, whycap, "fields '%s' name no field", fields), -1;
+    return 0;
 }
 
 char *ss__compose(const ss_collection *c, const void *cobj, char *why, size_t whycap) {

@@ -116,6 +116,12 @@ int ss__analyze(ss_analyzer *a, const char *text, int len, ss_token_fn emit, voi
  * space, or the template filled in). Returns a malloc'd string, or NULL with
  * *why set ("no field 'text'", ...). */
 char *ss__compose(const ss_collection *c, const void *cjson_obj, char *why, size_t whycap);
+/* 0 when the fields list / template can compose a text (checked at creation):
+ * valid UTF-8, at least one field name (fields), every '{' closed and no
+ * empty '{}' (template), names of at most SS_FIELD_NAME_MAX bytes; else -1
+ * with why. Both NULL is the default "text". */
+#define SS_FIELD_NAME_MAX 255
+int ss__compose_check(const char *fields, const char *template_text, char *why, size_t whycap);
 
 /* filter.c: compile a --where expression into SQL over docs.fields; the
  * bound values are applied by ss__filter_bind. */

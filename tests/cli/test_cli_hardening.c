@@ -11,22 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "test.h"
+#include "test_util.h"
 
 static char tmp[256];
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    if (len) *len = got;
-    return s;
-}
 
 static void put(const char *name, const char *text) {
     char p[512];
@@ -39,20 +26,8 @@ static void put(const char *name, const char *text) {
 static int run(const char *input, const char *args, char **out, char **err) {
     char cmd[4096];
     put("in.txt", input);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < in.txt > stdout.txt 2> stderr.txt", tmp, SEMSEARCH_CLI, args);
-    int st = system(cmd);
-    char p[512];
-    snprintf(p, sizeof p, "%s/stdout.txt", tmp);
-    if (out) *out = slurp(p, NULL);
-    snprintf(p, sizeof p, "%s/stderr.txt", tmp);
-    if (err) *err = slurp(p, NULL);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int count_lines(const char *s) {
-    int n = 0;
-    for (; s && *s; s++) n += *s == '\n';
-    return n;
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < in.txt", tmp, SEMSEARCH_CLI, args);
+    return tu_run_files(cmd, tmp, out, err);
 }
 
 /* Names in tmp that look like leftover temp files. */
@@ -69,7 +44,7 @@ static void make_nan_model(const char *name, const char *tensor) {
     REQUIRE(system(cmd) == 0);
     snprintf(p, sizeof p, "%s/%s/model.safetensors", tmp, name);
     size_t len;
-    char *buf = slurp(p, &len);
+    char *buf = tu_slurp(p, &len);
     REQUIRE(buf && len > 8);
     uint64_t hl;
     memcpy(&hl, buf, 8);
@@ -105,7 +80,7 @@ int main(void) {
     put("a.txt", "first\nsecond\n");
     put("b.txt", "third\n");
     CHECK(run("", "embed --truncate-dim 4 a.txt b.txt", &out, &err) == 0);
-    CHECKF(count_lines(out) == 3, "embed a.txt b.txt printed %d lines", count_lines(out));
+    CHECKF(tu_count_lines(out) == 3, "embed a.txt b.txt printed %d lines", tu_count_lines(out));
     CHECK(run("third\n", "embed --truncate-dim 4", &o1, NULL) == 0);
     /* the last line is "third" (equal to embedding it alone, up to batching round-off) */
     const char *last = out ? strrchr(out, '[') : NULL;
@@ -131,15 +106,15 @@ int main(void) {
     CHECK(run("good text\n", "embed --out v.jsonl", NULL, NULL) == 0);
     char p[512];
     snprintf(p, sizeof p, "%s/v.jsonl", tmp);
-    o1 = slurp(p, NULL);
-    CHECK(count_lines(o1) == 1);
+    o1 = tu_slurp(p, NULL);
+    CHECK(tu_count_lines(o1) == 1);
     CHECK(run("ok\nbad \xff here\n", "embed --out v.jsonl", NULL, &err) == 1);
     CHECK_CONTAINS(err, "input line 2");
-    o2 = slurp(p, NULL);
+    o2 = tu_slurp(p, NULL);
     CHECKF(o1 && o2 && !strcmp(o1, o2), "a failed embed changed the earlier --out file");
     free(o2), free(err);
     CHECK(run("ok\nbad \xff here\n", "embed --output-value token_embeddings --out v.jsonl", NULL, &err) == 1);
-    o2 = slurp(p, NULL);
+    o2 = tu_slurp(p, NULL);
     CHECKF(o1 && o2 && !strcmp(o1, o2), "a failed token_embeddings run changed the earlier --out file");
     free(o1), free(o2), free(err);
     CHECK(!leftover_temps());

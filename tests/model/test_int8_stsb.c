@@ -17,93 +17,6 @@
 
 #define GOLD SEMSEARCH_TESTS_DIR "/golden/"
 
-typedef struct {
-    double v;
-    int i;
-} vi;
-
-static int cmp_vi(const void *a, const void *b) {
-    double x = ((const vi *)a)->v, y = ((const vi *)b)->v;
-    return x < y ? -1 : x > y;
-}
-
-/* Ranks with ties averaged (scipy.stats.rankdata 'average'), as test_minilm_golden. */
-static void rank(const double *x, int n, double *r) {
-    vi *t = malloc((size_t)n * sizeof *t);
-    REQUIRE(t != NULL);
-    for (int i = 0; i < n; i++) t[i] = (vi){x[i], i};
-    qsort(t, (size_t)n, sizeof *t, cmp_vi);
-    for (int i = 0; i < n;) {
-        int j = i;
-        while (j + 1 < n && t[j + 1].v == t[i].v) j++;
-        for (int k = i; k <= j; k++) r[t[k].i] = (i + j) / 2.0 + 1;
-        i = j + 1;
-    }
-    free(t);
-}
-
-static double pearson(const double *a, const double *b, int n) {
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) ma += a[i], mb += b[i];
-    ma /= n, mb /= n;
-    for (int i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / sqrt(saa * sbb);
-}
-
-static double read_json_number(const char *path, const char *key) {
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f != NULL);
-    char buf[8192];
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    buf[len] = 0;
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    const cJSON *v = cJSON_GetObjectItem(j, key);
-    REQUIRE(cJSON_IsNumber(v));
-    double x = v->valuedouble;
-    cJSON_Delete(j);
-    return x;
-}
-
-/* Gold scores of the STSb test pairs (field 5 of sts-test.csv). */
-static double *read_gold(size_t *np) {
-    FILE *f = fopen(SEMSEARCH_DATA_DIR "/stsbenchmark/sts-test.csv", "rb");
-    REQUIRE(f != NULL);
-    char *line = NULL;
-    size_t cap = 0, n = 0;
-    double *gold = calloc(2000, sizeof *gold);
-    REQUIRE(gold != NULL);
-    while (getline(&line, &cap, f) >= 0 && n < 2000) {
-        char *t = line;
-        for (int k = 0; k < 4 && t; k++) {
-            t = strchr(t, '\t');
-            if (t) t++;
-        }
-        REQUIRE(t != NULL);
-        gold[n++] = atof(t);
-    }
-    free(line);
-    fclose(f);
-    *np = n;
-    return gold;
-}
-
-static double spearman(const float *emb, int d, const double *gold, int np) {
-    REQUIRE(np > 0);
-    double *cs = calloc((size_t)np, sizeof *cs), *rc = calloc((size_t)np, sizeof *rc), *rg = calloc((size_t)np, sizeof *rg);
-    REQUIRE(cs && rc && rg);
-    for (int i = 0; i < np; i++) cs[i] = tu_cos(emb + 2 * (size_t)i * d, emb + (2 * (size_t)i + 1) * d, d);
-    rank(cs, np, rc);
-    rank(gold, np, rg);
-    double rho = 100 * pearson(rc, rg, np);
-    free(cs), free(rc), free(rg);
-    return rho;
-}
-
 static float *encode_all(ss_compute comp, int threads, char **texts, size_t n, int *d) {
     ss_error err;
     ss_model_options mo = {.n_threads = threads, .compute = comp};
@@ -124,7 +37,7 @@ int main(void) {
     size_t n, nf, np;
     char **texts = tu_read_jsonl_strings(GOLD "minilm_texts.jsonl", NULL, &n);
     float *ref = tu_read_f32(GOLD "minilm_embeddings.f32", &nf);
-    double *gold = read_gold(&np);
+    double *gold = tu_stsb_gold(SEMSEARCH_DATA_DIR "/stsbenchmark/sts-test.csv", &np);
     REQUIRE(texts && ref && np == 1379 && n >= 2 * np);
     size_t ns = 2 * np; /* the STSb sentences */
     int d, d8;
@@ -140,8 +53,8 @@ int main(void) {
         sum += c;
         if (c < min_cos) min_cos = c, worst = i;
     }
-    double rho_ref = read_json_number(GOLD "minilm_stsb.json", "spearman_x100");
-    double rho32 = spearman(f32, d, gold, (int)np), rho8 = spearman(i8, d, gold, (int)np);
+    double rho_ref = tu_read_json_number(GOLD "minilm_stsb.json", "spearman_x100");
+    double rho32 = tu_stsb_spearman(f32, d, gold, (int)np), rho8 = tu_stsb_spearman(i8, d, gold, (int)np);
     printf("fp32 vs goldens: min cosine %.9f\n", min_gold);
     printf("int8 vs fp32 over %zu sentences: mean cosine %.6f, min cosine %.6f (text %zu)\n", ns, sum / ns, min_cos,
            worst);

@@ -11,96 +11,18 @@
 
 #define GOLD SEMSEARCH_TESTS_DIR "/golden/"
 
-typedef struct {
-    double v;
-    int i;
-} vi;
-
-static int cmp_vi(const void *a, const void *b) {
-    double x = ((const vi *)a)->v, y = ((const vi *)b)->v;
-    return x < y ? -1 : x > y;
-}
-
-/* Ranks with ties averaged (scipy.stats.rankdata 'average'). */
-static void rank(const double *x, int n, double *r) {
-    vi *t = malloc((size_t)n * sizeof *t);
-    for (int i = 0; i < n; i++) t[i] = (vi){x[i], i};
-    qsort(t, (size_t)n, sizeof *t, cmp_vi);
-    for (int i = 0; i < n;) {
-        int j = i;
-        while (j + 1 < n && t[j + 1].v == t[i].v) j++;
-        for (int k = i; k <= j; k++) r[t[k].i] = (i + j) / 2.0 + 1;
-        i = j + 1;
-    }
-    free(t);
-}
-
-static double pearson(const double *a, const double *b, int n) {
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    for (int i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / sqrt(saa * sbb);
-}
-
-static double read_json_number(const char *path, const char *key) {
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f != NULL);
-    char buf[8192];
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    buf[len] = 0;
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    const cJSON *v = cJSON_GetObjectItem(j, key);
-    REQUIRE(cJSON_IsNumber(v));
-    double x = v->valuedouble;
-    cJSON_Delete(j);
-    return x;
-}
-
 /* Spearman x100 over the STSb test pairs with our embeddings. */
 static void check_stsb_spearman(const float *emb, int d) {
-    FILE *f = fopen(SEMSEARCH_DATA_DIR "/stsbenchmark/sts-test.csv", "rb");
-    REQUIRE(f != NULL);
-    char *line = NULL;
-    size_t cap = 0, np = 0;
-    double *gold = calloc(2000, sizeof *gold), *cs = calloc(2000, sizeof *cs);
-    double *rc = calloc(2000, sizeof *rc), *rg = calloc(2000, sizeof *rg);
-    while (getline(&line, &cap, f) >= 0 && np < 2000) {
-        char *t = line;
-        for (int k = 0; k < 4 && t; k++) { /* score is field 4 (tab-separated, no quoting) */
-            t = strchr(t, '\t');
-            if (t) t++;
-        }
-        REQUIRE(t != NULL);
-        gold[np] = atof(t);
-        cs[np] = tu_cos(emb + 2 * np * d, emb + (2 * np + 1) * d, d);
-        np++;
-    }
-    free(line);
-    fclose(f);
+    size_t np;
+    double *gold = tu_stsb_gold(SEMSEARCH_DATA_DIR "/stsbenchmark/sts-test.csv", &np);
     CHECK(np == 1379);
-    rank(cs, (int)np, rc);
-    rank(gold, (int)np, rg);
-    double rho = 100 * pearson(rc, rg, (int)np);
-    double ref = read_json_number(GOLD "minilm_stsb.json", "spearman_x100");
+    double rho = tu_stsb_spearman(emb, d, gold, (int)np);
+    double ref = tu_read_json_number(GOLD "minilm_stsb.json", "spearman_x100");
     printf("STSb test Spearman x100: semsearch %.4f, reference %.4f (MTEB publishes 82.03), diff %.4f\n", rho, ref,
            rho - ref);
     CHECKF(fabs(rho - ref) <= 0.01, "semsearch %.4f vs reference %.4f", rho, ref);
     free(gold);
-    free(cs);
-    free(rc);
-    free(rg);
 }
-
 
 static void check_sentence_embeddings(ss_model *m) {
     size_t n, nf;

@@ -5,34 +5,14 @@
  * with the bundled all-MiniLM-L6-v2 (the default model): JSON lines with id,
  * score, text, fields; scores equal the sentence-transformers golden to 1e-4. */
 #include "store_test.h"
-
-static char *run(const char *cmd, int *status) {
-    FILE *p = popen(cmd, "r");
-    REQUIRE(p != NULL);
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    size_t k;
-    while ((k = fread(out + n, 1, cap - n - 1, p)) > 0) {
-        n += k;
-        if (n + 1 >= cap) out = realloc(out, cap *= 2);
-    }
-    out[n] = 0;
-    *status = pclose(p);
-    return out;
-}
-
-static int nlines(const char *s) {
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
+#include "test_util.h"
 
 int main(void) {
     char *dir = st_tmpdir("cli"), cmd[2048];
     int status;
     cJSON *gold = st_read_json(SEMSEARCH_TESTS_DIR "/store/golden/seed_vector.json");
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' add seed '%s/seed_docs.jsonl' 2>&1", SEMSEARCH_CLI, dir, STORE_DATA);
-    char *out = run(cmd, &status);
+    char *out = tu_run_read(cmd, &status);
     CHECKF(status == 0, "add: %s", out);
     CHECK_CONTAINS(out, "10 added");
     free(out);
@@ -41,8 +21,8 @@ int main(void) {
     cJSON_ArrayForEach(q, cJSON_GetObjectItem(gold, "queries")) {
         snprintf(cmd, sizeof cmd, "'%s' --data '%s' search seed \"%s\" -k 3 --json", SEMSEARCH_CLI, dir,
                  cJSON_GetObjectItem(q, "query")->valuestring);
-        out = run(cmd, &status);
-        CHECK(status == 0 && nlines(out) == 3);
+        out = tu_run_read(cmd, &status);
+        CHECK(status == 0 && tu_count_lines(out) == 3);
         char *line = out;
         for (int i = 0; i < 3 && line && *line; i++) {
             char *nl = strchr(line, '\n');
@@ -65,27 +45,27 @@ int main(void) {
     for (int m = 0; m < 3; m++) {
         snprintf(cmd, sizeof cmd, "'%s' --data '%s' search seed 'pyramids of Egypt' -k 2 --json --mode %s", SEMSEARCH_CLI,
                  dir, modes[m]);
-        out = run(cmd, &status);
-        CHECK(status == 0 && nlines(out) == 2);
+        out = tu_run_read(cmd, &status);
+        CHECK(status == 0 && tu_count_lines(out) == 2);
         CHECKF(!strncmp(out, "{\"id\":\"pyramids\"", 16), "%s: %s", modes[m], out);
         free(out);
     }
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' similar seed ml -k 4 --json", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
-    CHECK(status == 0 && nlines(out) == 4 && !strstr(out, "{\"id\":\"ml\"") && !strncmp(out, "{\"id\":\"ai\"", 10));
+    out = tu_run_read(cmd, &status);
+    CHECK(status == 0 && tu_count_lines(out) == 4 && !strstr(out, "{\"id\":\"ml\"") && !strncmp(out, "{\"id\":\"ai\"", 10));
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' search seed 'ancient' -k 5 --json --where 'topic = \"history\"'",
              SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
-    CHECK(status == 0 && nlines(out) == 3);
+    out = tu_run_read(cmd, &status);
+    CHECK(status == 0 && tu_count_lines(out) == 3);
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' delete seed ml nothere 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status == 0);
     CHECK_CONTAINS(out, "1 of 2 ids deleted");
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' similar seed ml 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "no document with id 'ml'");
     free(out);
@@ -96,23 +76,23 @@ int main(void) {
     st_write(csv, "uid,name,email,gender,country\n7,Ann Lee,ann@example.com,Female,USA\n9,Bo Chen,bo@example.com,Male,China\n");
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' add people '%s' --id-field uid --fields name,email,gender,country 2>&1",
              SEMSEARCH_CLI, dir, csv);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECKF(status == 0, "%s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' search people 'woman from America' -k 1 --json", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status == 0);
     CHECK_CONTAINS(out, "\"id\":\"7\"");
     CHECK_CONTAINS(out, "\"text\":\"Ann Lee ann@example.com Female USA\"");
     free(out);
     /* errors go to stderr with a non-zero exit */
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' search nosuch 'x' 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "no collection at");
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' search seed 'x' --mode fuzzy 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "unknown --mode 'fuzzy'");
     free(out);

@@ -8,27 +8,7 @@
 #include <math.h>
 
 #include "store_test.h"
-
-static char *run(const char *cmd, int *status) {
-    FILE *p = popen(cmd, "r");
-    REQUIRE(p != NULL);
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    size_t k;
-    while ((k = fread(out + n, 1, cap - n - 1, p)) > 0) {
-        n += k;
-        if (n + 1 >= cap) out = realloc(out, cap *= 2);
-    }
-    out[n] = 0;
-    *status = pclose(p);
-    return out;
-}
-
-static int nlines(const char *s) {
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
+#include "test_util.h"
 
 /* The n-th line of s (0-based) in buf. */
 static const char *line_at(const char *s, int n, char *buf, size_t cap) {
@@ -52,7 +32,7 @@ int main(void) {
     int ngq = cJSON_GetArraySize(gq);
     REQUIRE(ngq >= 3);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' add seed '%s/seed_docs.jsonl' 2>&1", SEMSEARCH_CLI, dir, STORE_DATA);
-    char *out = run(cmd, &status);
+    char *out = tu_run_read(cmd, &status);
     CHECKF(status == 0, "add: %s", out);
     free(out);
 
@@ -65,9 +45,9 @@ int main(void) {
                 cJSON_GetObjectItem(cJSON_GetArrayItem(gq, i), "query")->valuestring);
     fclose(f);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' query seed --queries '%s' -k 5", SEMSEARCH_CLI, dir, path);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status == 0);
-    CHECKF(nlines(out) == ngq, "%d lines for %d queries", nlines(out), ngq);
+    CHECKF(tu_count_lines(out) == ngq, "%d lines for %d queries", tu_count_lines(out), ngq);
     char buf[8192];
     for (int i = 0; i < ngq; i++) {
         cJSON *o = cJSON_Parse(line_at(out, i, buf, sizeof buf));
@@ -95,8 +75,8 @@ int main(void) {
     snprintf(path, sizeof path, "%s/q.txt", dir);
     st_write(path, "What is AI?\n\nHow do plants survive?\n");
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' query seed --queries '%s' -k 1 --json", SEMSEARCH_CLI, dir, path);
-    out = run(cmd, &status);
-    CHECK(status == 0 && nlines(out) == 2);
+    out = tu_run_read(cmd, &status);
+    CHECK(status == 0 && tu_count_lines(out) == 2);
     CHECK_CONTAINS(line_at(out, 0, buf, sizeof buf), "{\"query_id\":\"1\",\"hits\":[{\"id\":\"ai\"");
     CHECK_CONTAINS(line_at(out, 1, buf, sizeof buf), "{\"query_id\":\"2\",\"hits\":[{\"id\":\"photosynthesis\"");
     CHECK_CONTAINS(out, "\"text\":\"Artificial Intelligence aims to build machines");
@@ -107,8 +87,8 @@ int main(void) {
     st_write(path, "{\"_id\": \"pyramids\", \"text\": \"Do you know about the pyramids?\"}\n");
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' query seed --queries '%s' -k 2 --drop-own-id", SEMSEARCH_CLI, dir,
              path);
-    out = run(cmd, &status);
-    CHECK(status == 0 && nlines(out) == 1);
+    out = tu_run_read(cmd, &status);
+    CHECK(status == 0 && tu_count_lines(out) == 1);
     CHECKF(!strstr(out, "\"id\":\"pyramids\"") && strstr(out, "\"hits\":[{\"id\":\"ai\""), "%s", out);
     free(out);
 
@@ -116,17 +96,17 @@ int main(void) {
     snprintf(path, sizeof path, "%s/bad.jsonl", dir);
     st_write(path, "{\"_id\": \"a\", \"text\": \"ok\"}\n{\"_id\": \"b\", \"body\": \"no text\"}\n");
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' query seed --queries '%s' 2>&1", SEMSEARCH_CLI, dir, path);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "bad.jsonl:2: expected {\"_id\": ..., \"text\": \"...\"}");
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' query seed --queries '%s/nothere' 2>&1", SEMSEARCH_CLI, dir, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "cannot open queries");
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' query seed 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "--queries FILE is required");
     free(out);
@@ -153,7 +133,7 @@ int main(void) {
              ":quit\n"
              "this line is never read\n");
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' shell seed < '%s' 2>&1", SEMSEARCH_CLI, dir, path);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECKF(status == 0, "shell: %s", out);
     int l = 0;
     /* What is AI? at k 5: the golden's five, with scores */
@@ -187,17 +167,17 @@ int main(void) {
     CHECK_CONTAINS(line_at(out, l++, buf, sizeof buf), "error: ");
     CHECK_CONTAINS(line_at(out, l - 1, buf, sizeof buf), "nosuchid");
     CHECK_CONTAINS(line_at(out, l++, buf, sizeof buf), ":mode vector|bm25|hybrid|linear");
-    CHECKF(nlines(out) == l, "%d lines, expected %d (nothing after :quit): %s", nlines(out), l, out);
+    CHECKF(tu_count_lines(out) == l, "%d lines, expected %d (nothing after :quit): %s", tu_count_lines(out), l, out);
     free(out);
 
     /* shell --json: JSON hit lines; a missing collection fails with a message */
     snprintf(cmd, sizeof cmd, "printf 'What is AI?\\n' | '%s' --data '%s' shell seed --json 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
-    CHECK(status == 0 && nlines(out) == 5);
+    out = tu_run_read(cmd, &status);
+    CHECK(status == 0 && tu_count_lines(out) == 5);
     CHECK(!strncmp(out, "{\"id\":\"ai\"", 10));
     free(out);
     snprintf(cmd, sizeof cmd, "'%s' --data '%s' shell nosuch < /dev/null 2>&1", SEMSEARCH_CLI, dir);
-    out = run(cmd, &status);
+    out = tu_run_read(cmd, &status);
     CHECK(status != 0);
     CHECK_CONTAINS(out, "no collection at");
     free(out);

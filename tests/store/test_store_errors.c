@@ -44,8 +44,59 @@ static void expect_add_fail(const char *content, const char *ext, const char *ne
     st_rm_rf(dir);
 }
 
+/* fuzz_store finding store-1: a template or fields list that can never
+ * compose a valid text (not UTF-8, an unclosed '{', '{}', no field at all, a
+ * name over 255 bytes that put_field cut short) was recorded at creation and
+ * then failed, or fed invalid UTF-8 to the model, for every document. */
+static void test_bad_specs(void) {
+    struct {
+        const char *fields, *tpl, *needle;
+    } bad[] = {
+        {NULL, "{title}: \xe9t\xe9", "template are not valid UTF-8 (byte 9)"},
+        {"title,\xff", NULL, "fields are not valid UTF-8 (byte 6)"},
+        {NULL, "{title}. {text", "unclosed '{' at byte 9"},
+        {NULL, "{} and {title}", "empty field name '{}' at byte 0"},
+        {",,", NULL, "fields ',,' name no field"},
+        {"", NULL, "fields '' name no field"},
+    };
+    char *dir = st_tmpdir("specs");
+    char cdir[300];
+    snprintf(cdir, sizeof cdir, "%s/c", dir);
+    ss_error err;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ss_collection_options o = {.create = 1, .model_dir = TINY_MODEL, .fields = bad[i].fields,
+                                   .template_text = bad[i].tpl};
+        ss_collection *c = ss_collection_open(cdir, &o, &err);
+        CHECKF(c == NULL, "spec %zu accepted", i);
+        ss_collection_close(c, NULL);
+        CHECK_CONTAINS(err.msg, bad[i].needle);
+        CHECK_CONTAINS(err.msg, "creating ");
+    }
+    char longname[300];
+    memset(longname, 'a', 256);
+    longname[256] = '\0';
+    ss_collection_options o = {.create = 1, .model_dir = TINY_MODEL, .fields = longname};
+    CHECK(ss_collection_open(cdir, &o, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "a field name of 256 bytes (at most 255)");
+    /* the good ones still work: {{ }} escapes, a 255-byte name, a trailing comma */
+    longname[255] = '\0';
+    const char *good_tpl[] = {"{{literal}} {title}", NULL};
+    const char *good_fields[] = {NULL, "title,"};
+    for (int i = 0; i < 2; i++) {
+        ss_collection_options g = {.create = 1, .model_dir = TINY_MODEL, .fields = good_fields[i],
+                                   .template_text = good_tpl[i]};
+        ss_collection *c = ss_collection_open(cdir, &g, &err);
+        CHECKF(c != NULL, "good spec %d refused: %s", i, err.msg);
+        ss_collection_close(c, NULL);
+        st_rm_rf(cdir);
+    }
+    CHECK(ss__compose_check(longname, NULL, NULL, 0) == 0);
+    st_rm_rf(dir);
+}
+
 int main(void) {
     ss_error err;
+    test_bad_specs();
     char cdir[300], file[400];
     /* malformed JSONL on line 5, batches of 2: lines 1-4 committed, nothing of the bad batch */
     expect_add_fail("{\"id\":\"a\",\"text\":\"one\"}\n{\"id\":\"b\",\"text\":\"two\"}\n{\"id\":\"c\",\"text\":\"three\"}\n"

@@ -14,22 +14,9 @@ static char dir[256];
 
 /* Runs the CLI with args; returns its exit code, *out / *err the captured streams. */
 static int run(const char *args, char **out, char **errtext) {
-    char cmd[4096], o[300], e[300];
-    snprintf(o, sizeof o, "%s/out.txt", dir);
-    snprintf(e, sizeof e, "%s/err.txt", dir);
-    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2> '%s'", SEMSEARCH_CLI, args, o, e);
-    int st = system(cmd);
-    size_t n;
-    FILE *f = fopen(o, "rb");
-    *out = calloc(1 << 20, 1);
-    n = f ? fread(*out, 1, (1 << 20) - 1, f) : 0;
-    (void)n;
-    if (f) fclose(f);
-    f = fopen(e, "rb");
-    *errtext = calloc(1 << 16, 1);
-    n = f ? fread(*errtext, 1, (1 << 16) - 1, f) : 0;
-    if (f) fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s", SEMSEARCH_CLI, args);
+    return tu_run_files(cmd, dir, out, errtext);
 }
 
 int main(void) {
