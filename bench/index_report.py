@@ -4,7 +4,7 @@ from DIR/ours.jsonl + DIR/peers.jsonl (+ DIR/env.json from index_compare.py).
 With several semsearch builds in ours.jsonl (index_compare.py SS_LIBS=a=..,b=..)
 it also prints the ratio of every build to the first, per config.
 usage: index_report.py DIR [PNG]"""
-import json, sys
+import json, os, sys
 
 D = sys.argv[1]
 png = sys.argv[2] if len(sys.argv) > 2 else None
@@ -26,9 +26,12 @@ try:
 except FileNotFoundError:
     env = {}
 search = [r for r in rows if r["kind"] == "search"]
+# METRIC=cpu: QPS per process CPU second (index_compare.py's qps_cpu), the
+# figure a loaded machine moves least for 1 thread; default wall-clock QPS
+METRIC = "qps_cpu" if os.environ.get("METRIC") == "cpu" else "qps"
 series = {}
 for r in search:
-    series.setdefault((r["lib"], r["config"], r["threads"]), []).append((r["recall"], r["qps"], r["ef"]))
+    series.setdefault((r["lib"], r["config"], r["threads"]), []).append((r["recall"], r.get(METRIC, r["qps"]), r["ef"]))
 
 
 def qps_at(pts, target):
@@ -56,7 +59,7 @@ if env:
     lines.append(f"Run of {env.get('date')}: CPU {env.get('cpu')} ({env.get('cpus')} online CPUs; "
                  f"{' '.join(env.get('isa', []))}); {env.get('n')} x {env.get('dim')} base, "
                  f"{env.get('queries')} queries, best of {env.get('reps')}; load at start "
-                 f"{' / '.join(f'{x:.1f}' for x in env.get('load_start', []))}")
+                 f"{' / '.join(f'{x:.1f}' for x in env.get('load_start', []))}; QPS = {METRIC}")
     lines.append("Versions: " + ", ".join(f"{k} {v[k]}" for k in v if k not in ours_libs))
     lines.append("")
 lines += ["| index | threads | build s | B/vector (RSS) | QPS @0.90 | QPS @0.95 | QPS @0.99 | max recall |",
