@@ -178,7 +178,7 @@ if png:
             ax.axvline(t, color="grey", lw=0.5)
         ax.set_yscale("log")
         ax.set_xlabel("recall@10")
-        ax.set_ylabel("queries per second")
+        ax.set_ylabel("queries per process-CPU second" if METRIC == "qps_cpu" else "queries per second")
         ax.set_xlim(0.85, 1.001)
         ax.set_title(f"{th} thread(s)")
         ax.grid(True, which="both", lw=0.3)
