@@ -81,6 +81,21 @@ static double recall(const int64_t *got, const int64_t *truth, size_t nq, int k)
     return (double)hit / (double)(nq * (size_t)k);
 }
 
+/* the CPU model (/proc/cpuinfo's first "model name"), for the run's header */
+static void cpu_model(char *out, size_t cap) {
+    snprintf(out, cap, "?");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(out, cap, "%s", strchr(line, ':') + 2);
+            out[strcspn(out, "\n")] = 0;
+            break;
+        }
+    fclose(f);
+}
+
 int main(int argc, char **argv) {
     const char *vpath = NULL, *qpath = NULL, *outdir = "build/index-bench", *configs = "fp32,int8,binary";
     size_t holdout = 1000, nmax = 0;
@@ -141,7 +156,10 @@ int main(int argc, char **argv) {
     ss_write_fvecs(path, qs, nq, d, &err);
     snprintf(path, sizeof path, "%s/ours.jsonl", outdir);
     FILE *out = fopen(path, "w");
-    printf("bench_index: %zu base x %d dims, %zu queries, k=%d, kernels %s\n", n, d, nq, k, ss_kernels_best()->name);
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    printf("bench_index: %zu base x %d dims, %zu queries, k=%d; CPU %s, %ld online; kernels %s\n", n, d, nq, k, cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), ss_kernels_best()->name);
 
     /* ---- exact scan: ground truth + bandwidth */
     ss_index_options fo = {.type = SS_INDEX_FLAT, .metric = SS_METRIC_DOT, .n_threads = nth};
