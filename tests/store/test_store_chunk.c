@@ -318,6 +318,49 @@ int main(void) {
         st_rm_rf(dir);
     }
 
+    /* the CLI: add --chunk-tokens / --chunk-overlap, search --json prints "passage" with code point offsets */
+    {
+        char *d = st_tmpdir("chunkcli");
+        char cmd[2000];
+        snprintf(cmd, sizeof cmd,
+                 "%s --data %s add c %s --fields title,text --chunk-tokens %d --chunk-overlap %d --threads 1 2>&1 && "
+                 "%s --data %s add c %s --fields title,text 2>&1", /* again, settings from the collection */
+                 SEMSEARCH_CLI, d, STORE_DATA "/chunk_docs.jsonl", n0, m0, SEMSEARCH_CLI, d,
+                 STORE_DATA "/chunk_docs.jsonl");
+        FILE *p = popen(cmd, "r");
+        REQUIRE(p != NULL);
+        char line[65536], out[4096] = "";
+        while (fgets(line, sizeof line, p)) strncat(out, line, sizeof out - strlen(out) - 1);
+        CHECKF(pclose(p) == 0, "add: %s", out);
+        CHECK_CONTAINS(out, "9 replaced (9 unchanged, not re-embedded), 0 embedded");
+        const char *qtext = cJSON_GetArrayItem(cJSON_GetObjectItem(gold, "queries"), 1)->valuestring;
+        snprintf(cmd, sizeof cmd, "%s --data %s search c \"%s\" -k 3 --json --mode hybrid", SEMSEARCH_CLI, d, qtext);
+        p = popen(cmd, "r");
+        REQUIRE(p != NULL);
+        int nh = 0;
+        while (fgets(line, sizeof line, p)) {
+            cJSON *h = cJSON_Parse(line);
+            REQUIRE(h != NULL);
+            const cJSON *ps = cJSON_GetObjectItem(h, "passage");
+            const char *id = cJSON_GetObjectItem(h, "id")->valuestring, *text = cJSON_GetObjectItem(h, "text")->valuestring;
+            REQUIRE(ps != NULL);
+            int64_t s = (int64_t)cJSON_GetObjectItem(ps, "start")->valuedouble,
+                    e = (int64_t)cJSON_GetObjectItem(ps, "end")->valuedouble;
+            int best;
+            double bs;
+            best_passage(gdoc_by_id(s0, id), 1, &best, &bs);
+            const cJSON *gp = cJSON_GetArrayItem(cJSON_GetObjectItem(gdoc_by_id(s0, id), "passages"), best);
+            CHECKF(s == cJSON_GetObjectItem(gp, "start")->valueint && e == cJSON_GetObjectItem(gp, "end")->valueint,
+                   "cli %s: passage [%lld, %lld)", id, (long long)s, (long long)e);
+            CHECKF(fabs(cJSON_GetObjectItem(ps, "score")->valuedouble - bs) <= 1e-4, "cli %s: passage score", id);
+            CHECK((int64_t)cp_offset(text, strlen(text)) >= e);
+            nh++;
+            cJSON_Delete(h);
+        }
+        CHECK(pclose(p) == 0 && nh == 3);
+        st_rm_rf(d);
+    }
+
     /* creation errors */
     char *dir = st_tmpdir("chunkerr");
     char cdir[300];
