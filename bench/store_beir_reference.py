@@ -9,7 +9,7 @@ store_beir.sh with pytrec_eval (an independent check of eval-ir), and compares
 the vectors semsearch stored in SQLite with the reference's.
 
 Needs torch + sentence_transformers and pytrec_eval: run it with the storevenv
-python; the refvenv's site-packages are added to sys.path when torch is not
+python; the refvenv's site-packages are added to sys.path when sentence_transformers is not
 importable (both venvs are Python 3.11 over the system site-packages)."""
 import argparse
 import glob
@@ -21,7 +21,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 try:
-    import torch  # noqa: F401
+    import sentence_transformers  # noqa: F401
 except ImportError:
     sys.path[:0] = glob.glob(os.path.join(ROOT, "build", "refvenv", "lib", "python3*", "site-packages"))
 import numpy as np
@@ -37,6 +37,7 @@ ap.add_argument("--out", required=True)
 ap.add_argument("--db", help="semsearch collection.db: compare its stored vectors")
 ap.add_argument("--runs", help="prefix of semsearch TREC runs to score with pytrec_eval")
 ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--encode-only", action="store_true", help="only fill the embedding cache")
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -50,12 +51,22 @@ with open(os.path.join(a.beir, "qrels.tsv"), encoding="utf-8") as f:
         qrels.setdefault(q, {})[d] = int(s)
 queries = [q for q in queries if q["_id"] in qrels]
 
-model = SentenceTransformer(a.model, device="cpu")
-t0 = time.time()
-texts = [(d.get("title", "") + " " + d["text"]).strip() for d in corpus]
-D = model.encode(texts, batch_size=32, convert_to_numpy=True, normalize_embeddings=False)
-Q = model.encode([q["text"] for q in queries], batch_size=32, convert_to_numpy=True)
-enc_s = time.time() - t0
+# The embeddings are cached next to --out (OUT.emb.npz), so the comparisons can
+# be re-run after semsearch's runs are complete without encoding again.
+cache = a.out + ".emb.npz"
+if os.path.exists(cache):
+    z = np.load(cache)
+    D, Q, enc_s = z["D"], z["Q"], float(z["enc_s"])
+else:
+    model = SentenceTransformer(a.model, device="cpu")
+    t0 = time.time()
+    texts = [(d.get("title", "") + " " + d["text"]).strip() for d in corpus]
+    D = model.encode(texts, batch_size=32, convert_to_numpy=True, normalize_embeddings=False)
+    Q = model.encode([q["text"] for q in queries], batch_size=32, convert_to_numpy=True)
+    enc_s = time.time() - t0
+    np.savez(cache, D=D, Q=Q, enc_s=enc_s)
+if a.encode_only:
+    sys.exit(0)
 ids = [d["_id"] for d in corpus]
 
 k = 100
