@@ -6,6 +6,8 @@
 #
 #   bench/store_beir.sh [WORK]        (default /tmp/semsearch-beir)
 #   STAGES="c ref report" SETS="scifact arguana" SEMSEARCH=build/semsearch
+#   STAGES=refsample: the cheaper reference check (bench/store_beir_reference_sample.py:
+#   all queries + a 300-document sample through sentence-transformers) instead of `ref`
 #
 # Vector search runs on a flat index and on an HNSW index over the *same*
 # stored vectors: the HNSW collection is a copy of the flat one with
@@ -55,6 +57,7 @@ if [[ " $STAGES " == *" c "* ]]; then
         "$SS" --data "$W/data" delete "$set-hnsw" no-such-id-rebuild-only >/dev/null
         ev "$set" "$set" vector-flat vector
         ev "$set" "$set-hnsw" vector-hnsw vector
+        ev "$set" "$set-hnsw" vector-hnsw-ef200 vector --ef 200
         ev "$set" "$set" bm25-0.9-0.4 bm25 --k1 0.9 --b 0.4
         ev "$set" "$set" bm25-1.2-0.75 bm25 --k1 1.2 --b 0.75
         ev "$set" "$set" hybrid-rrf hybrid --k1 0.9 --b 0.4
@@ -66,6 +69,13 @@ if [[ " $STAGES " == *" ref "* ]]; then
     for set in $SETS; do
         "$REFPY" "$ROOT/bench/store_beir_reference.py" --beir "$W/beir/$set" --model "$MODEL" $(drop "$set") \
             --out "$W/out/$set-ref.json" --db "$W/data/$set/collection.db" --runs "$W/out/$set-"
+    done
+fi
+
+if [[ " $STAGES " == *" refsample "* ]]; then
+    for set in $SETS; do
+        "$REFPY" "$ROOT/bench/store_beir_reference_sample.py" --beir "$W/beir/$set" --model "$MODEL" $(drop "$set") \
+            --db "$W/data/$set/collection.db" --sample 300 --runs "$W/out/$set-" --out "$W/out/$set-refsample.json"
     done
 fi
 
