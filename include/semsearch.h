@@ -535,6 +535,10 @@ typedef struct ss_collection_options {
      * arbitrary JSON whose vectors and texts are named fields. model_dir is
      * then not needed (the caller embeds, e.g. for semantic_text). */
     int fields_only;
+    /* Chunking, recorded at creation (opening with other non-zero values is an
+     * error): chunk_tokens > 0 embeds passages of that many model tokens,
+     * consecutive passages sharing >= chunk_overlap tokens (see ss_chunk_text). */
+    int chunk_tokens, chunk_overlap;
 } ss_collection_options;
 
 /* Open (or, with opts->create, create) the collection in folder dir.
@@ -642,6 +646,39 @@ ss_results *ss_collection_get(ss_collection *c, const char *id, ss_error *err);
  * every token (NUL-terminated) in order. For checks and tools. */
 ss_status ss_analyze(const char *analyzer, const char *text,
                      void (*emit)(void *user, const char *token), void *user, ss_error *err);
+
+/* ---- Chunking long documents into passages (src/store/chunk.c) --------- */
+/* One passage of a text: bytes [start, end) of it, n_tokens model tokens
+ * (without [CLS] / [SEP]). */
+typedef struct ss_chunk {
+    size_t start, end;
+    int n_tokens;
+} ss_chunk;
+/* Split text (NUL-terminated UTF-8) into passages of at most chunk_tokens
+ * model tokens made of whole whitespace-separated segments, consecutive
+ * passages sharing the trailing segments that hold >= overlap tokens (fewer
+ * only when the next segment would not fit otherwise). A segment longer than
+ * chunk_tokens is a passage alone. *out (free with ss_chunks_free) holds
+ * *n passages; a text with no tokens gives none. Thread safety: as
+ * ss_tokenizer_encode. */
+ss_status ss_chunk_text(const ss_tokenizer *tok, const char *text, int chunk_tokens, int overlap,
+                        ss_chunk **out, size_t *n, ss_error *err);
+void ss_chunks_free(ss_chunk *chunks);
+
+/* The passage behind hit i of a chunked collection's vector / hybrid /
+ * similar results: offsets into the hit's text (its embedded text), in
+ * characters (Unicode code points, as Python's str[start:end]) and in bytes,
+ * and the passage's own vector score. Returns 0 (out zeroed) when the hit has
+ * no passage (not chunked, or a BM25-only hit). */
+typedef struct ss_passage {
+    int64_t start, end;           /* code points */
+    int64_t byte_start, byte_end; /* bytes       */
+    double score;                 /* the passage's vector score (= the hit's in vector mode) */
+    int64_t passage_rowid;        /* the vector index id of the passage */
+} ss_passage;
+int ss_results_passage(const ss_results *r, size_t i, ss_passage *out);
+/* The collection's chunking (0, 0 when it embeds whole documents). */
+void ss_collection_chunking(const ss_collection *c, int *chunk_tokens, int *chunk_overlap);
 /* @@STORE-API-END@@ */
 
 /* @@COLLECTION-ITER-BEGIN@@ (srvops: `semsearch push`) */

@@ -43,7 +43,11 @@ int store_cli_mode(const char *m) {
     return -1;
 }
 
-void store_cli_print_hit(FILE *f, const ss_hit *h, size_t rank, int json) {
+void store_cli_print_hit(FILE *f, const ss_results *r, size_t i, int json) {
+    const ss_hit *h = ss_results_hit(r, i);
+    size_t rank = i + 1;
+    ss_passage p;
+    int has_p = ss_results_passage(r, i, &p);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", h->id);
@@ -51,12 +55,23 @@ void store_cli_print_hit(FILE *f, const ss_hit *h, size_t rank, int json) {
         cJSON_AddStringToObject(o, "text", h->text);
         cJSON *fl = cJSON_Parse(h->fields_json);
         cJSON_AddItemToObject(o, "fields", fl ? fl : cJSON_CreateObject());
+        if (has_p) { /* chunked: the passage that scored, offsets in characters into "text" */
+            cJSON *po = cJSON_CreateObject();
+            cJSON_AddNumberToObject(po, "start", (double)p.start);
+            cJSON_AddNumberToObject(po, "end", (double)p.end);
+            cJSON_AddNumberToObject(po, "score", p.score);
+            cJSON_AddItemToObject(o, "passage", po);
+        }
         char *s = cJSON_PrintUnformatted(o);
         fprintf(f, "%s\n", s);
         cJSON_free(s);
         cJSON_Delete(o);
     } else {
-        fprintf(f, "%2zu  %8.4f  %-16s  %s\n", rank, h->score, h->id, h->text);
+        if (has_p)
+            fprintf(f, "%2zu  %8.4f  %-16s  [passage %lld-%lld] %.*s\n", rank, h->score, h->id, (long long)p.start,
+                    (long long)p.end, (int)(p.byte_end - p.byte_start), h->text + p.byte_start);
+        else
+            fprintf(f, "%2zu  %8.4f  %-16s  %s\n", rank, h->score, h->id, h->text);
     }
 }
 
@@ -97,7 +112,7 @@ static void add_committed(void *user, size_t total) {
 int cmd_add(int argc, char **argv, const cli_globals *g) {
     const char *model = NULL, *id_field = NULL, *fields = NULL, *tpl = NULL, *format = NULL, *analyzer = NULL,
                *metric = NULL, *index = NULL;
-    int skip_bad = 0, batch = 256, acks = 0, no_sync = 0, threads = 0, m = 0, efc = 0;
+    int skip_bad = 0, batch = 256, acks = 0, no_sync = 0, threads = 0, m = 0, efc = 0, chunk = 0, overlap = 0;
     const cli_opt opts[] = {
         {"model", 0, CLI_STRING, &model, "DIR", "model folder (new collection; default: bundled all-MiniLM-L6-v2)"},
         {"id-field", 0, CLI_STRING, &id_field, "F", "field holding the document id (default: id, else _id)"},
@@ -114,6 +129,10 @@ int cmd_add(int argc, char **argv, const cli_globals *g) {
         {"acks", 0, CLI_FLAG, &acks, NULL, "print 'committed N' on stdout after each committed batch"},
         {"no-sync", 0, CLI_FLAG, &no_sync, NULL, "synchronous=NORMAL: faster, a crash may lose the last batches"},
         {"threads", 0, CLI_INT, &threads, "N", "encoder threads (0: all cores)", .hi = CLI_THREADS},
+        {"chunk-tokens", 0, CLI_INT, &chunk, "N", "new collection: embed passages of <= N model tokens (hits roll up)",
+         .lo = 0, .hi = 100000},
+        {"chunk-overlap", 0, CLI_INT, &overlap, "M", "tokens consecutive passages share (with --chunk-tokens)", .lo = 0,
+         .hi = 100000},
         {0}};
     const cli_spec spec = {"add", "[options] COLLECTION FILE...",
                            "  adds JSONL / CSV / TSV / text documents to COLLECTION (created on first use)", opts, 2,
@@ -128,7 +147,8 @@ int cmd_add(int argc, char **argv, const cli_globals *g) {
     }
     ss_collection_options o = {.create = 1, .model_dir = cli_model_dir(model), .fields = fields,
                                .template_text = tpl, .analyzer = analyzer, .sync_off = no_sync,
-                               .lock_wait_ms = 2000, .n_threads = threads, .hnsw_m = m, .ef_construction = efc};
+                               .lock_wait_ms = 2000, .n_threads = threads, .hnsw_m = m, .ef_construction = efc,
+                               .chunk_tokens = chunk, .chunk_overlap = overlap};
     if (metric) {
         if (!strcmp(metric, "cosine")) o.metric = SS_METRIC_COSINE;
         else if (!strcmp(metric, "dot")) o.metric = SS_METRIC_DOT;
@@ -256,7 +276,7 @@ static void qflags_init(qflags *q) {
 }
 
 static int print_results(const ss_results *r, int json) {
-    for (size_t i = 0; i < ss_results_count(r); i++) store_cli_print_hit(stdout, ss_results_hit(r, i), i + 1, json);
+    for (size_t i = 0; i < ss_results_count(r); i++) store_cli_print_hit(stdout, r, i, json);
     return 0;
 }
 

@@ -43,7 +43,7 @@ static void show(ss_results *r, ss_error *err, int json) {
         printf("error: %s\n", err->msg);
         return;
     }
-    for (size_t i = 0; i < ss_results_count(r); i++) store_cli_print_hit(stdout, ss_results_hit(r, i), i + 1, json);
+    for (size_t i = 0; i < ss_results_count(r); i++) store_cli_print_hit(stdout, r, i, json);
     if (!ss_results_count(r)) puts("(no hits)");
     ss_results_free(r);
 }

@@ -16,6 +16,7 @@ ss_collection *store_cli_open(const cli_globals *g, const char *verb, const char
 /* "vector" | "bm25" | "hybrid" | "linear" -> mode; -1 unknown. */
 int store_cli_mode(const char *name);
 /* One hit: JSON object per line ({"id","score","text","fields"}) or a text line. */
-void store_cli_print_hit(FILE *f, const ss_hit *h, size_t rank, int json);
+/* Hit i of r (rank i + 1); chunked collections add the passage. */
+void store_cli_print_hit(FILE *f, const ss_results *r, size_t i, int json);
 
 #endif

@@ -271,6 +271,7 @@ static ss_status create_schema(ss_collection *c, const ss_collection_options *o,
     if (s == SS_OK) s = SETI("ef_search", c->ef_search);
     if (s == SS_OK) s = SETI("seq", 0);
     if (s == SS_OK && c->fields_only) s = ss__meta_set(db, "kind", "fields", err);
+    if (s == SS_OK) s = ss__chunk_create(c, db, err);
 #undef SETI
     (void)o;
     if (s == SS_OK) s = ss__exec(db, "COMMIT", err);
@@ -324,6 +325,7 @@ static ss_status load_meta(ss_collection *c, sqlite3 *db, ss_error *err) {
     p = meta_get(db, "kind");
     c->fields_only = p && !strcmp(p, "fields");
     free(p);
+    ss__chunk_load(c, db);
     return SS_OK;
 }
 
@@ -488,6 +490,7 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
         c->hnsw_m = o->hnsw_m;
         c->ef_construction = o->ef_construction;
         c->ef_search = o->ef_search;
+        if (ss__chunk_configure(c, o, 1, err) != SS_OK) goto fail;
         if (create_schema(c, o, err) != SS_OK) {
             ss_error_prefix(err, "creating %s: ", c->db_path);
             goto fail;
@@ -512,6 +515,7 @@ ss_collection *ss_collection_open(const char *dir, const ss_collection_options *
                     want_fields);
             goto fail;
         }
+        if (ss__chunk_configure(c, o, 0, err) != SS_OK) goto fail;
     }
     if (c->fields_only ? ss__fields_open(c, err) != SS_OK : ss__vindex_open(c, err) != SS_OK) goto fail;
     return c;

@@ -69,6 +69,7 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
                           ss_error *err) {
     if (c->read_only) return ss_fail(err, SS_ERR_INVALID, "collection %s is open read-only", c->dir);
     if (n == 0) return SS_OK;
+    if (c->chunk_tokens > 0) return ss__write_batch_chunked(c, docs, n, st, bad, err);
     ss_model *model = ss__model(c, err);
     if (!model) return err ? err->code : SS_ERR_IO;
     pthread_mutex_lock(&c->wmu);
@@ -250,6 +251,7 @@ ss_status ss_collection_add(ss_collection *c, const ss_doc *in, size_t n, ss_add
 
 ss_status ss_collection_delete(ss_collection *c, const char *const *ids, size_t n, size_t *deleted, ss_error *err) {
     if (c->read_only) return ss_fail(err, SS_ERR_INVALID, "collection %s is open read-only", c->dir);
+    if (c->chunk_tokens > 0) return ss__delete_chunked(c, ids, n, deleted, err);
     size_t nd = 0;
     pthread_mutex_lock(&c->wmu);
     sqlite3 *db = c->wdb;

@@ -32,6 +32,7 @@
 struct ss_results {
     size_t n;
     ss_hit *hits;
+    ss_passage *passages; /* chunked collections: per hit (zeroed when none), else NULL */
 };
 
 size_t ss_results_count(const ss_results *r) { return r ? r->n : 0; }
@@ -45,12 +46,22 @@ void ss_results_free(ss_results *r) {
         free((char *)r->hits[i].fields_json);
     }
     free(r->hits);
+    free(r->passages);
     free(r);
+}
+
+int ss_results_passage(const ss_results *r, size_t i, ss_passage *out) {
+    memset(out, 0, sizeof *out);
+    if (!r || i >= r->n || !r->passages || !r->passages[i].passage_rowid) return 0;
+    *out = r->passages[i];
+    return 1;
 }
 
 typedef struct {
     int64_t id;
     double score;
+    int64_t pid;   /* chunked: the best passage (0 none) */
+    double pscore; /* and its vector score */
 } scored;
 
 typedef struct {
@@ -67,6 +78,8 @@ static int sl_push(slist *l, int64_t id, double s) {
         l->cap = cap;
     }
     l->v[l->n].id = id;
+    l->v[l->n].pid = 0;
+    l->v[l->n].pscore = 0;
     l->v[l->n++].score = s;
     return 0;
 }
@@ -79,12 +92,40 @@ static int by_score(const void *a, const void *b) {
 
 /* ---- documents for hits ------------------------------------------------------ */
 
+static void fetch_passage(sqlite3_stmt *pst, const scored *sc, const char *body, ss_passage *out) {
+    sqlite3_bind_int64(pst, 1, sc->pid);
+    if (sqlite3_step(pst) == SQLITE_ROW) {
+        int64_t b = sqlite3_column_int64(pst, 0), e = sqlite3_column_int64(pst, 1), len = (int64_t)strlen(body);
+        if (b >= 0 && b <= e && e <= len) {
+            int64_t cs = 0, ce = 0; /* code points: count UTF-8 lead bytes */
+            for (int64_t i = 0; i < e; i++)
+                if (((unsigned char)body[i] & 0xC0) != 0x80) {
+                    if (i < b) cs++;
+                    ce++;
+                }
+            *out = (ss_passage){cs, ce, b, e, sc->pscore, sc->pid};
+        }
+    }
+    sqlite3_reset(pst);
+}
+
 static ss_results *fetch(sqlite3 *db, const slist *l, size_t k, ss_error *err) {
     ss_results *r = calloc(1, sizeof *r);
     size_t n = l->n < k ? l->n : k;
-    if (!r || !(r->hits = calloc(n ? n : 1, sizeof *r->hits))) {
+    int chunked = 0;
+    for (size_t i = 0; i < n; i++) chunked |= l->v[i].pid != 0;
+    if (!r || !(r->hits = calloc(n ? n : 1, sizeof *r->hits)) ||
+        (chunked && !(r->passages = calloc(n, sizeof *r->passages)))) {
+        if (r) free(r->hits);
         free(r);
         ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    sqlite3_stmt *pst = NULL;
+    if (chunked && sqlite3_prepare_v2(db, "SELECT bstart, bend FROM passages WHERE rowid = ?", -1, &pst, NULL) !=
+                       SQLITE_OK) {
+        ss__sql_fail(err, db, "reading passages");
+        ss_results_free(r);
         return NULL;
     }
     sqlite3_stmt *st;
@@ -102,10 +143,12 @@ static ss_results *fetch(sqlite3 *db, const slist *l, size_t k, ss_error *err) {
             h->fields_json = strdup((const char *)sqlite3_column_text(st, 2));
             h->score = l->v[i].score;
             h->rowid = l->v[i].id;
+            if (pst && l->v[i].pid) fetch_passage(pst, &l->v[i], h->text, &r->passages[r->n - 1]);
         } /* a row deleted meanwhile (another process) is skipped */
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    sqlite3_finalize(pst);
     return r;
 }
 
@@ -211,8 +254,12 @@ static ss_status exact_scan(ss_collection *c, sqlite3 *db, const float *q, const
     return SS_OK;
 }
 
+static ss_status chunk_vector_hits(ss_collection *c, sqlite3 *db, const float *q, size_t k, const char *where,
+                                   int64_t exclude, int ef, slist *out, ss_error *err);
+
 static ss_status vector_hits(ss_collection *c, sqlite3 *db, const float *q, size_t k, const char *where,
                              int64_t exclude, int ef, slist *out, ss_error *err) {
+    if (c->chunk_tokens > 0) return chunk_vector_hits(c, db, q, k, where, exclude, ef, out, err);
     ss_status s = ss__vindex_refresh(c, db, err);
     if (s != SS_OK) return s;
     allow_t a = {0};
@@ -251,6 +298,203 @@ static ss_status vector_hits(ss_collection *c, sqlite3 *db, const float *q, size
     free(sc);
     allow_free(&a);
     return s;
+}
+
+/* ---- chunked collections: passages roll up to documents --------------------------- */
+/* The index holds passages (passages.rowid); a document's score is its best
+ * passage's. Walking the passage ranking from the top, the documents in order
+ * of first appearance ARE the document ranking by best passage, so it is
+ * exact as soon as the first P passages cover k distinct documents: the walk
+ * asks for 4k + 16 passages and doubles until it does (or the passages run
+ * out). */
+
+/* l: (doc, score, pid) sorted by score, best first -> out: one entry per doc, first = best. */
+static ss_status rollup(const slist *l, int64_t exclude, size_t k, slist *out, ss_error *err) {
+    out->n = 0;
+    for (size_t i = 0; i < l->n && out->n < k; i++) {
+        if (l->v[i].id == exclude) continue;
+        size_t j = 0;
+        while (j < out->n && out->v[j].id != l->v[i].id) j++;
+        if (j < out->n) continue;
+        if (sl_push(out, l->v[i].id, l->v[i].score)) return ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        out->v[out->n - 1].pid = l->v[i].pid;
+        out->v[out->n - 1].pscore = l->v[i].score;
+    }
+    return SS_OK;
+}
+
+/* Allow-list over passage ids: the passages of documents that pass the filter (exclude's dropped). */
+static ss_status chunk_allow_build(sqlite3 *db, const char *where, int64_t exclude, allow_t *a, ss_error *err) {
+    memset(a, 0, sizeof *a);
+    if (ss__filter_compile(where, &a->sql, err) != SS_OK) return err ? err->code : SS_ERR_INVALID;
+    sqlite3_stmt *st;
+    int64_t maxid = 0;
+    if (sqlite3_prepare_v2(db, "SELECT max(rowid) FROM passages", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) maxid = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    a->nbits = maxid + 1;
+    a->bits = calloc((size_t)(a->nbits + 63) / 64, sizeof *a->bits);
+    if (!a->bits) return ss_fail(err, SS_ERR_NOMEM, "out of memory");
+    char *sql = sqlite3_mprintf("SELECT p.rowid, p.doc FROM passages p JOIN docs d ON d.rowid = p.doc WHERE %s",
+                                a->sql.sql);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) return ss__sql_fail(err, db, "--where");
+    ss__filter_bind(st, 1, &a->sql);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 0 || id >= a->nbits || sqlite3_column_int64(st, 1) == exclude) continue;
+        a->bits[id >> 6] |= 1ull << (id & 63);
+        a->allowed++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return ss__sql_fail(err, db, "--where");
+    return SS_OK;
+}
+
+static ss_status chunk_exact_scan(ss_collection *c, sqlite3 *db, const float *q, const allow_t *a, int64_t exclude,
+                                  size_t k, slist *out, ss_error *err) {
+    char *sql = sqlite3_mprintf("SELECT p.rowid, p.doc, v.v FROM passages p JOIN docs d ON d.rowid = p.doc"
+                                " JOIN vectors v ON v.rowid = p.rowid WHERE %s",
+                                a->sql.sql);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) return ss__sql_fail(err, db, "exact filtered scan");
+    ss__filter_bind(st, 1, &a->sql);
+    slist l = {0};
+    ss_status s = SS_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t pid = sqlite3_column_int64(st, 0);
+        if (pid >= a->nbits || !(a->bits[pid >> 6] >> (pid & 63) & 1)) continue;
+        if (sqlite3_column_bytes(st, 2) != c->dim * (int)sizeof(float)) continue;
+        float tmp[4096];
+        const float *v = sqlite3_column_blob(st, 2);
+        if (((uintptr_t)v & 3) && c->dim <= 4096) {
+            memcpy(tmp, v, (size_t)c->dim * sizeof(float));
+            v = tmp;
+        }
+        if (sl_push(&l, sqlite3_column_int64(st, 1), vscore(c->metric, q, v, c->dim))) {
+            s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        l.v[l.n - 1].pid = pid;
+    }
+    sqlite3_finalize(st);
+    if (s == SS_OK && rc != SQLITE_DONE) s = ss__sql_fail(err, db, "exact filtered scan");
+    if (s == SS_OK && l.n > 1) qsort(l.v, l.n, sizeof *l.v, by_score);
+    if (s == SS_OK) s = rollup(&l, exclude, k, out, err);
+    free(l.v);
+    return s;
+}
+
+static ss_status chunk_vector_hits(ss_collection *c, sqlite3 *db, const float *q, size_t k, const char *where,
+                                   int64_t exclude, int ef, slist *out, ss_error *err) {
+    ss_status s = ss__vindex_refresh(c, db, err);
+    if (s != SS_OK) return s;
+    out->n = 0;
+    allow_t a = {0};
+    int filtered = where && *where;
+    if (filtered && (s = chunk_allow_build(db, where, exclude, &a, err)) != SS_OK) {
+        allow_free(&a);
+        return s;
+    }
+    if (filtered && c->index_type == SS_INDEX_HNSW && a.allowed <= SS_EXACT_FILTER_MAX) {
+        s = chunk_exact_scan(c, db, q, &a, exclude, k, out, err);
+        allow_free(&a);
+        return s;
+    }
+    pthread_rwlock_rdlock(&c->ilock);
+    ss_index_stats stt;
+    ss_index_get_stats(c->idx, &stt);
+    pthread_rwlock_unlock(&c->ilock);
+    size_t total = stt.count > 0 ? (size_t)stt.count : 0;
+    if (filtered && (size_t)a.allowed < total) total = (size_t)a.allowed;
+    sqlite3_stmt *dst = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT doc FROM passages WHERE rowid = ?", -1, &dst, NULL) != SQLITE_OK)
+        s = ss__sql_fail(err, db, "reading passages");
+    size_t want = 4 * k + 16;
+    if (want > total) want = total;
+    ss_filter f = {.bits = a.bits, .nbits = a.nbits};
+    slist l = {0};
+    int64_t *ids = NULL;
+    float *sc = NULL;
+    while (s == SS_OK && want > 0) {
+        int64_t *ni = realloc(ids, want * sizeof *ids);
+        if (ni) ids = ni;
+        float *ns = ni ? realloc(sc, want * sizeof *sc) : NULL;
+        if (ns) sc = ns;
+        if (!ni || !ns) {
+            s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        ss_search_params p = {.ef_search = ef > 0 ? (ef > (int)want ? ef : (int)want) : 0,
+                              .filter = filtered ? &f : NULL};
+        if (p.ef_search == 0 && c->ef_search == 0 && want > 64) p.ef_search = (int)want;
+        pthread_rwlock_rdlock(&c->ilock);
+        s = ss_index_search(c->idx, q, 1, (int)want, &p, ids, sc, err);
+        pthread_rwlock_unlock(&c->ilock);
+        l.n = 0;
+        size_t got = 0;
+        for (size_t i = 0; s == SS_OK && i < want; i++) {
+            if (ids[i] < 0) continue;
+            got++;
+            sqlite3_bind_int64(dst, 1, ids[i]);
+            int64_t doc = sqlite3_step(dst) == SQLITE_ROW ? sqlite3_column_int64(dst, 0) : -1;
+            sqlite3_reset(dst);
+            if (doc < 0) continue; /* deleted meanwhile (another process) */
+            double score = c->metric == SS_METRIC_L2 ? -(double)sc[i] : (double)sc[i];
+            if (sl_push(&l, doc, score)) s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            else l.v[l.n - 1].pid = ids[i];
+        }
+        if (s == SS_OK) s = rollup(&l, exclude, k, out, err);
+        if (s != SS_OK || out->n >= k || got < want || want >= total) break;
+        want = want * 2 > total ? total : want * 2;
+    }
+    if (s == SS_OK && filtered && out->n < k) /* the walk fell short: the exact answer */
+        s = chunk_exact_scan(c, db, q, &a, exclude, k, out, err);
+    sqlite3_finalize(dst);
+    free(l.v);
+    free(ids);
+    free(sc);
+    allow_free(&a);
+    return s;
+}
+
+/* similar ID in a chunked collection: the query is the centroid of the
+ * document's passage vectors (their mean, L2-normalised for cosine / dot),
+ * which stands for the whole document the way one embedding does for an
+ * unchunked one; hits roll up by best passage, the document itself excluded. */
+static int64_t chunk_doc_vector(ss_collection *c, sqlite3 *db, const char *id, float *v) {
+    int64_t rid = rowid_of(db, id);
+    if (rid < 0) return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT v.v FROM passages p JOIN vectors v ON v.rowid = p.rowid WHERE p.doc = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, rid);
+    double *acc = calloc((size_t)c->dim, sizeof *acc);
+    size_t n = 0;
+    while (acc && sqlite3_step(st) == SQLITE_ROW)
+        if (sqlite3_column_bytes(st, 0) == c->dim * (int)sizeof(float)) {
+            float tmp[4096];
+            if (c->dim > 4096) break;
+            memcpy(tmp, sqlite3_column_blob(st, 0), (size_t)c->dim * sizeof(float));
+            for (int i = 0; i < c->dim; i++) acc[i] += tmp[i];
+            n++;
+        }
+    sqlite3_finalize(st);
+    if (!acc || !n) {
+        free(acc);
+        return -1;
+    }
+    double nn = 0;
+    for (int i = 0; i < c->dim; i++) nn += acc[i] * acc[i];
+    double scale = c->metric == SS_METRIC_L2 || nn <= 0 ? 1.0 / (double)n : 1.0 / sqrt(nn);
+    for (int i = 0; i < c->dim; i++) v[i] = (float)(acc[i] * scale);
+    free(acc);
+    return rid;
 }
 
 /* ---- BM25 ---------------------------------------------------------------------------- */
@@ -362,6 +606,10 @@ static ss_status fuse(const slist *v, const slist *t, int linear, double w, int 
             while (j < out->n && out->v[j].id != l->v[i].id) j++;
             if (j < out->n) out->v[j].score += s;
             else if (sl_push(out, l->v[i].id, s)) return ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            else if (!side) { /* the vector side's best passage stays with the document */
+                out->v[out->n - 1].pid = l->v[i].pid;
+                out->v[out->n - 1].pscore = l->v[i].pscore;
+            }
         }
     }
     if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, by_score);
@@ -454,7 +702,8 @@ ss_results *ss_collection_similar(ss_collection *c, const char *id, const ss_que
     sqlite3_stmt *st;
     float *v = malloc((size_t)c->dim * sizeof *v);
     int64_t rid = -1;
-    if (v && sqlite3_prepare_v2(db, "SELECT d.rowid, v.v FROM docs d JOIN vectors v ON v.rowid = d.rowid WHERE d.ext_id = ?",
+    if (v && c->chunk_tokens > 0) rid = chunk_doc_vector(c, db, id, v);
+    else if (v && sqlite3_prepare_v2(db, "SELECT d.rowid, v.v FROM docs d JOIN vectors v ON v.rowid = d.rowid WHERE d.ext_id = ?",
                                 -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == c->dim * (int)sizeof(float)) {
@@ -481,7 +730,7 @@ ss_results *ss_collection_get(ss_collection *c, const char *id, ss_error *err) {
     ss_results *r = NULL;
     if (rid < 0) ss_fail(err, SS_ERR_NOT_FOUND, "collection %s has no document with id '%s'", c->dir, id);
     else {
-        scored one = {rid, 0};
+        scored one = {rid, 0, 0, 0};
         slist l = {&one, 1, 1};
         r = fetch(db, &l, 1, err);
     }

@@ -71,6 +71,9 @@ struct ss_collection {
     /* A fields collection (fields.c): no main index / model; its fields. */
     int fields_only;
     struct ss_fieldset *fs;
+    /* Chunking (chunk.c; meta chunk_tokens / chunk_overlap): > 0 = the vector
+     * index holds passages (table passages), not documents. */
+    int chunk_tokens, chunk_overlap;
 };
 
 /* collection.c */
@@ -141,5 +144,22 @@ void ss__filter_free(ss_filter_sql *f);
 /* Lucene's SmallFloat.intToByte4 / byte4ToInt (document length norms). */
 int ss__lucene_int_to_byte4(int i);
 int ss__lucene_byte4_to_int(int b);
+
+/* chunk.c / passages.c: chunked collections. The vector index ids are then
+ * passages.rowid (vectors and tombstones are keyed by them); documents keep
+ * their rowids for BM25 and filters. */
+/* creating: validate and take o's settings; opening: refuse other settings. */
+ss_status ss__chunk_configure(ss_collection *c, const ss_collection_options *o, int creating, ss_error *err);
+/* In the creating transaction: meta keys + the passages table. */
+ss_status ss__chunk_create(ss_collection *c, sqlite3 *db, ss_error *err);
+/* From meta (0 when the keys are absent: collections made before chunking). */
+void ss__chunk_load(ss_collection *c, sqlite3 *db);
+/* The catch-up query for the vector index (vindex.c): (index id, vector) of rows changed after seq ?. */
+const char *ss__chunk_catchup_sql(const ss_collection *c);
+/* The chunked write path (docs.c delegates to it when chunk_tokens > 0). */
+struct ss_pending;
+ss_status ss__write_batch_chunked(ss_collection *c, struct ss_pending *docs, size_t n, ss_add_stats *st, size_t *bad,
+                                  ss_error *err);
+ss_status ss__delete_chunked(ss_collection *c, const char *const *ids, size_t n, size_t *deleted, ss_error *err);
 
 #endif

@@ -163,10 +163,7 @@ static ss_status catch_up(ss_collection *c, sqlite3 *db, int *need_rebuild, ss_e
         sqlite3_finalize(st);
     }
     if (s == SS_OK) {
-        if (sqlite3_prepare_v2(db,
-                               "SELECT d.rowid, v.v FROM docs d JOIN vectors v ON v.rowid = d.rowid WHERE d.seq > ?"
-                               " ORDER BY d.rowid",
-                               -1, &st, NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(db, ss__chunk_catchup_sql(c), -1, &st, NULL) != SQLITE_OK)
             s = ss__sql_fail(err, db, "catching up the index");
         else {
             sqlite3_bind_int64(st, 1, c->idx_seq);
