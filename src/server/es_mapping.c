@@ -217,6 +217,26 @@ int es__check_value(es_index *x, es_field *f, const cJSON *v, const char *id, ch
     return 0;
 }
 
+/* Field names a document may use (checked before dynamic mapping, which
+ * would otherwise define a field the store refuses and answer 500): not
+ * empty, not only dots, and a full dotted path that fits the mapping's
+ * 511-byte names. Elasticsearch answers these with a 400 too ("field name
+ * cannot be an empty string"). 0 ok, -1 with why. */
+int es__check_names(const cJSON *obj, size_t prefix_len, char *why, size_t cap) {
+    const cJSON *v;
+    cJSON_ArrayForEach(v, obj) {
+        const char *k = v->string ? v->string : "";
+        size_t n = strlen(k), dots = strspn(k, ".");
+        if (n == 0 || dots == n)
+            return snprintf(why, cap, "[1:2] failed to parse: field name cannot be an empty string"), -1;
+        if (prefix_len + 1 + n > 511)
+            return snprintf(why, cap, "[1:2] failed to parse: field name [%.60s...] is longer than 511 bytes", k), -1;
+        const cJSON *s = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 0) : v;
+        if (cJSON_IsObject(s) && es__check_names(s, prefix_len + 1 + n, why, cap) != 0) return -1;
+    }
+    return 0;
+}
+
 /* Dynamic mapping of fields never seen before (Elasticsearch's defaults:
  * string -> text + keyword multi-field, integer -> long, real -> float). */
 void es__dynamic_map(es_index *x, cJSON *props, const cJSON *obj, const char *prefix) {

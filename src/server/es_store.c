@@ -295,6 +295,11 @@ int es_put(es_index *x, const char *id, cJSON *src, int op, int64_t *version, in
     }
     cJSON *props = cJSON_GetObjectItemCaseSensitive(x->mappings, "properties");
     if (!props) props = cJSON_AddObjectToObject(x->mappings, "properties");
+    if (es__check_names(src, 0, why, cap) != 0) {
+        snprintf(etype, 64, "document_parsing_exception");
+        cJSON_Delete(src);
+        return 400;
+    }
     es__dynamic_map(x, props, src, "");
     for (int i = 0; i < x->n_fields; i++) {
         const cJSON *v = es_path(src, x->fields[i].path);

@@ -147,6 +147,7 @@ int es_refresh_param_ok(ss_http_req *r, ss_http_resp *resp);
 int es__add_field(es_index *x, const char *name, const char *path, es_ftype t);
 int es__parse_props(es_index *x, const cJSON *props, const char *prefix, char *why, size_t cap);
 int es__check_value(es_index *x, es_field *f, const cJSON *v, const char *id, char *why, size_t cap);
+int es__check_names(const cJSON *obj, size_t prefix_len, char *why, size_t cap);
 void es__dynamic_map(es_index *x, cJSON *props, const cJSON *obj, const char *prefix);
 
 /* es_migrate.c: the old layout (DATA/es/NAME/es.db, everything in memory)

@@ -126,6 +126,28 @@ static void test_not_utf8(void) {
     cJSON_Delete(o);
 }
 
+/* fuzz_server finding server-4 (after the move onto collections): a
+ * document field named "" (or only dots, or a path past 511 bytes) reached
+ * dynamic mapping, whose store refused the name: a 500. Now a 400, and
+ * nothing is stored or mapped. */
+static void test_bad_field_names(void) {
+    cJSON *o = NULL;
+    const char *docs[] = {"{\"\":1}", "{\"...\":\"x\"}", "{\"a\":{\"\":\"x\"}}"};
+    for (int i = 0; i < 3; i++) {
+        CHECK(req("PUT", "/names/_doc/1", JSON, 1, docs[i], strlen(docs[i]), &o, NULL, 0) == 400);
+        const char *type = o ? str_at(o, "error", "type") : NULL;
+        CHECK(type && !strcmp(type, "document_parsing_exception"));
+        cJSON_Delete(o), o = NULL;
+    }
+    char big[700];
+    snprintf(big, sizeof big, "{\"%0600d\":1}", 0);
+    CHECK(req("PUT", "/names/_doc/1", JSON, 1, big, strlen(big), &o, NULL, 0) == 400);
+    cJSON_Delete(o), o = NULL;
+    CHECK(req("GET", "/names/_doc/1", NULL, 0, NULL, 0, NULL, NULL, 0) == 404);
+    const char *ok = "{\"a\":{\"b\":\"x\"}}";
+    CHECK(req("PUT", "/names/_doc/1", JSON, 1, ok, strlen(ok), NULL, NULL, 0) == 201);
+}
+
 /* fuzz_server finding server-3: the embedding APIs read their bodies
  * without the UTF-8 check (their texts get a 422 tokenizer error) and echo
  * some strings — OpenAI's "model", a TEI prompt name — as they came. */
@@ -198,6 +220,7 @@ int main(void) {
     test_not_utf8();
     test_escaped_ids();
     test_echo_not_utf8();
+    test_bad_field_names();
     test_auth_path(keys, data2);
     ss_server_stop(srv, 5);
     ss_model_free(m);
