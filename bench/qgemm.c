@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    ss_blas_single_threaded();
+    ss_blas_set_single_threaded();
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     FILE *la = fopen("/proc/loadavg", "r");
