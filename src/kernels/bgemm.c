@@ -43,6 +43,15 @@ float ss_bf16_to_f32(uint16_t h) {
 }
 
 ss_status ss_bweight_init(ss_bweight *q, const float *w, int n, int k, ss_error *err) {
+    return ss_bweight_init_isa(q, w, n, k, -1, err);
+}
+
+static int amx_default(void) {
+    const char *e = getenv("SEMSEARCH_BF16");
+    return !(e && !strcmp(e, "avx512")) && ss_bgemm_amx_available();
+}
+
+ss_status ss_bweight_init_isa(ss_bweight *q, const float *w, int n, int k, int amx, ss_error *err) {
     memset(q, 0, sizeof *q);
     if (n <= 0 || k <= 0) return ss_fail(err, SS_ERR_INVALID, "bf16 weights: bad shape [%d, %d]", n, k);
     const int kp = ss_bk_pad(k);
@@ -51,6 +60,7 @@ ss_status ss_bweight_init(ss_bweight *q, const float *w, int n, int k, ss_error 
     if (!q->wp) return ss_fail(err, SS_ERR_NOMEM, "bf16 weights: out of memory for [%d, %d]", n, k);
     memset(q->wp, 0, elems * sizeof(uint16_t));
     q->n = n, q->k = k, q->k_pad = kp;
+    q->amx = amx < 0 ? amx_default() : (amx && ss_bgemm_amx_available());
     for (int r = 0; r < n; r++)
         for (int j = 0; j < k; j++) {
             float v = w[(size_t)r * k + j];
@@ -70,10 +80,11 @@ void ss_bweight_free(ss_bweight *q) {
 
 ss_status ss_bact_reserve(ss_bact *a, int T, int k, ss_error *err) {
     const int kp = ss_bk_pad(k);
-    size_t bytes = (size_t)T * kp * sizeof(uint16_t);
+    size_t bytes = (size_t)(T + 31) / 32 * 32 * kp * sizeof(uint16_t);
     if (bytes > a->cap_bytes) {
         void *d = alloc64(bytes);
         if (!d) return ss_fail(err, SS_ERR_NOMEM, "bf16 activations: out of memory for [%d, %d]", T, k);
+        memset(d, 0, bytes); /* the rows past T that AMX tiles read: defined values */
         free(a->data);
         a->data = d, a->cap_bytes = bytes;
     }
@@ -96,7 +107,30 @@ int ss_bgemm_available(void) {
 #endif
 }
 
-const char *ss_bgemm_name(void) { return "avx512-bf16"; }
+#if SS_BX86
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+int ss_bgemm_amx_available(void) {
+#if SS_BX86 && defined(__linux__)
+    if (!ss_bgemm_available()) return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (!((d >> 24) & 1) || !((d >> 22) & 1)) return 0; /* AMX-TILE, AMX-BF16 */
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if (((lo >> 17) & 3) != 3) return 0; /* XTILECFG, XTILEDATA enabled by the OS */
+    /* Linux >= 5.16 hands out the 8 KiB tile state only on request */
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+#else
+    return 0;
+#endif
+}
+
+const char *ss_bgemm_name(void) { return amx_default() ? "amx-bf16" : "avx512-bf16"; }
 
 #if SS_BX86
 #define T_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
@@ -197,6 +231,65 @@ T_BF16 static void bgemm_cols_avx512(const ss_bact *qa, const ss_bweight *w, con
         }
     }
 }
+
+/* ---- AMX-BF16 ------------------------------------------------------------ */
+#define T_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
+
+typedef struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_cfg;
+
+/* Tiles 0-3: C (16 × 16 fp32) for rows {0-15, 16-31} × panels {0, 1};
+ * 4, 5: A (16 rows × 32 bf16); 6, 7: B (16 pairs × 16 columns × 2). */
+T_AMX static void bgemm_cols_amx(const ss_bact *qa, const ss_bweight *w, const float *b, float *y, int ld, int n0,
+                                 int n1) {
+    amx_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 8; i++) cfg.rows[i] = 16, cfg.colsb[i] = 64;
+    _tile_loadconfig(&cfg);
+    const int T = qa->T, kp = w->k_pad;
+    const size_t as = (size_t)kp * 2; /* bytes per activation row */
+    float c[32 * 32];
+    for (int p0 = n0 / 16; p0 * 16 < n1; p0 += 2) {
+        const int two = p0 * 16 + 16 < n1;
+        const uint16_t *w0 = w->wp + (size_t)p0 * 16 * kp, *w1 = w0 + (size_t)16 * kp;
+        for (int t = 0; t < T; t += 32) {
+            const uint16_t *a0 = qa->data + (size_t)t * kp, *a1 = a0 + (size_t)16 * kp;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int k0 = 0; k0 < kp; k0 += 32) {
+                _tile_loadd(4, a0 + k0, as);
+                _tile_loadd(5, a1 + k0, as);
+                _tile_loadd(6, w0 + (size_t)k0 * 16, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(2, 5, 6);
+                if (two) {
+                    _tile_loadd(7, w1 + (size_t)k0 * 16, 64);
+                    _tile_dpbf16ps(1, 4, 7);
+                    _tile_dpbf16ps(3, 5, 7);
+                }
+            }
+            _tile_stored(0, c, 128);
+            _tile_stored(2, c + 16 * 32, 128);
+            if (two) {
+                _tile_stored(1, c + 16, 128);
+                _tile_stored(3, c + 16 * 32 + 16, 128);
+            }
+            int mr = T - t < 32 ? T - t : 32;
+            for (int p = 0; p < 1 + two; p++) {
+                int cc = (p0 + p) * 16, lo = n0 > cc ? n0 - cc : 0, hi = n1 - cc < 16 ? n1 - cc : 16;
+                __mmask16 m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+                for (int i = 0; i < mr; i++) bstore(_mm512_loadu_ps(c + i * 32 + p * 16), b, y, ld, t + i, cc, m);
+            }
+        }
+    }
+    _tile_release();
+}
 #endif
 
 void ss_bact_convert_rows(ss_bact *a, const float *x, int t0, int t1) {
@@ -217,7 +310,8 @@ void ss_bact_convert_rows(ss_bact *a, const float *x, int t0, int t1) {
 void ss_bgemm_cols(const ss_bact *a, const ss_bweight *w, const float *b, float *y, int ld, int n0, int n1) {
     if (n1 <= n0 || a->T <= 0) return;
 #if SS_BX86
-    bgemm_cols_avx512(a, w, b, y, ld, n0, n1);
+    if (w->amx) bgemm_cols_amx(a, w, b, y, ld, n0, n1);
+    else bgemm_cols_avx512(a, w, b, y, ld, n0, n1);
 #else
     (void)w, (void)b, (void)y, (void)ld;
 #endif

@@ -4,10 +4,12 @@
  *     signed zero, NaN quiet, infinity kept, carry into infinity; and the
  *     AVX512_BF16 activation conversion gives the same bits as it;
  *   - the weight panels hold bf16(w) at every [n, j], zeros in the padding;
- *   - the kernel equals the reference bit for bit (fp32 accumulation in
- *     vdpbf16ps's order: per pair, fma with the odd element, then the even
- *     one, denormal results flushed), on odd shapes (k not a multiple of
- *     2/32, n not a multiple of 16/48, T = 1..) and any column split;
+ *   - the AVX512_BF16 kernel equals the reference bit for bit (fp32
+ *     accumulation in vdpbf16ps's order: per pair, fma with the odd element,
+ *     then the even one, denormal results flushed), on odd shapes (k not a
+ *     multiple of 2/32, n not a multiple of 16/48, T = 1..) and any column
+ *     split; the AMX kernel (where the CPU and OS run it) is within the fp32
+ *     summation bound of the exact dot product of the same bf16 operands;
  *   - vs fp32 sgemm: within the bf16 rounding bound.
  * Where the CPU has no AVX512_BF16 only the rounding is tested (the kernel
  * cannot run), and the test says so. */
@@ -32,14 +34,30 @@ static float bits_f(uint32_t u) {
 
 static float daz(float v) { return fpclassify(v) == FP_SUBNORMAL ? copysignf(0.0f, v) : v; }
 
-/* vdpbf16ps on one lane for a whole row · column, then the bias. */
+/* One output of vdpbf16ps, a whole row · column, then the bias. */
 static float ref_dot(const uint16_t *a, const ss_bweight *w, int n, int kp, const float *b) {
     float acc = 0.0f;
-    for (int j = 0; j < kp; j += 2) {
-        acc = daz(fmaf(daz(ss_bf16_to_f32(a[j + 1])), daz(ss_bf16_to_f32(ss_bweight_at(w, n, j + 1))), acc));
-        acc = daz(fmaf(daz(ss_bf16_to_f32(a[j])), daz(ss_bf16_to_f32(ss_bweight_at(w, n, j))), acc));
-    }
+    for (int j = 0; j < kp; j += 2)
+        for (int i = j + 1; i >= j; i--) /* the odd element of each pair first */
+            acc = daz(fmaf(daz(ss_bf16_to_f32(a[i])), daz(ss_bf16_to_f32(ss_bweight_at(w, n, i))), acc));
     return b ? acc + b[n] : acc;
+}
+
+/* The exact dot product of the same bf16 operands (double: each product has
+ * 16 significant bits) and the sum of |products|, for AMX: tdpbf16ps's fp32
+ * accumulation does not follow the SDM pseudo-code's rounding steps bit for
+ * bit on this hardware (pairwise / per-tile / fused variants were tried, none
+ * matched), so its outputs are checked against the exact value within the
+ * fp32 summation bound k · 2^-24 · Σ|p| — which a single wrongly rounded
+ * operand (2^-9 relative) would exceed. */
+static double exact_dot(const uint16_t *a, const ss_bweight *w, int n, int kp, double *mag) {
+    double s = 0, m = 0;
+    for (int j = 0; j < kp; j++) {
+        double p = (double)ss_bf16_to_f32(a[j]) * ss_bf16_to_f32(ss_bweight_at(w, n, j));
+        s += p, m += fabs(p);
+    }
+    *mag = m;
+    return s;
 }
 
 static void rounding(void) {
@@ -84,7 +102,7 @@ static void rounding(void) {
     ss_bact_free(&a);
 }
 
-static void run_shape(int T, int k, int n, int with_bias) {
+static void run_shape_isa(int T, int k, int n, int with_bias, int amx) {
     float *x = malloc(sizeof(float) * T * k), *w = malloc(sizeof(float) * n * k), *b = malloc(sizeof(float) * n);
     float *y = malloc(sizeof(float) * T * n), *yf = malloc(sizeof(float) * T * n);
     REQUIRE(x && w && b && y && yf);
@@ -94,7 +112,8 @@ static void run_shape(int T, int k, int n, int with_bias) {
     ss_bweight q;
     ss_bact a = {0};
     ss_error err = {0};
-    REQUIRE(ss_bweight_init(&q, w, n, k, &err) == SS_OK);
+    REQUIRE(ss_bweight_init_isa(&q, w, n, k, amx, &err) == SS_OK);
+    REQUIRE(q.amx == amx);
     REQUIRE(ss_bact_reserve(&a, T, k, &err) == SS_OK);
     ss_bact_convert_rows(&a, x, 0, T);
     int bad = 0;
@@ -117,11 +136,19 @@ static void run_shape(int T, int k, int n, int with_bias) {
         int diff = 0;
         for (int t = 0; t < T; t++)
             for (int c = 0; c < n; c++) {
-                float r = ref_dot(a.data + (size_t)t * a.k_pad, &q, c, a.k_pad, bb);
-                diff += memcmp(&r, &y[(size_t)t * n + c], 4) != 0;
+                const uint16_t *ar = a.data + (size_t)t * a.k_pad;
+                float got = y[(size_t)t * n + c];
+                if (!amx) {
+                    float r = ref_dot(ar, &q, c, a.k_pad, bb);
+                    diff += memcmp(&r, &got, 4) != 0;
+                } else {
+                    double mag, e = exact_dot(ar, &q, c, a.k_pad, &mag), bv = bb ? bb[c] : 0;
+                    double bound = (k + 2) * 0x1p-24 * (mag + fabs(bv)) + 1e-30;
+                    diff += !(fabs((double)got - (e + bv)) <= bound);
+                }
             }
-        CHECKF(diff == 0, "T %d k %d n %d%s: %d outputs differ from the scalar reference", T, k, n,
-               split ? " (split columns)" : "", diff);
+        CHECKF(diff == 0, "%s T %d k %d n %d%s: %d outputs differ from the scalar reference (avx512: bit for bit; amx: fp32 summation bound)",
+               amx ? "amx" : "avx512", T, k, n, split ? " (split columns)" : "", diff);
     }
     /* vs fp32: each product is off by at most 2^-8 relative per operand */
     for (int t = 0; t < T; t++) memcpy(yf + (size_t)t * n, b, sizeof(float) * n);
@@ -140,13 +167,22 @@ static void run_shape(int T, int k, int n, int with_bias) {
     free(x), free(w), free(b), free(y), free(yf);
 }
 
+static int amx_too;
+static void run_shape(int T, int k, int n, int with_bias) {
+    run_shape_isa(T, k, n, with_bias, 0);
+    if (amx_too) run_shape_isa(T, k, n, with_bias, 1);
+}
+
 int main(void) {
     rounding();
     if (!ss_bgemm_available()) {
         printf("this CPU has no AVX512_BF16: the bf16 kernel cannot run here; rounding tested only\n");
         return TEST_REPORT();
     }
-    printf("kernel %s runs on this CPU: tested against the scalar reference\n", ss_bgemm_name());
+    amx_too = ss_bgemm_amx_available();
+    printf("kernel avx512-bf16 runs on this CPU: tested against the scalar reference\n");
+    printf("kernel amx-bf16 %s\n", amx_too ? "runs on this CPU: tested against the exact dot product"
+                                             : "not available (CPU or OS): not run");
     ss_bweight q;
     ss_error err = {0};
     float bad[4] = {1, 2, NAN, 4};
@@ -160,5 +196,6 @@ int main(void) {
             for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) run_shape(Ts[i], ks[j], ns[c], (i + j + c) & 1);
     run_shape(97, 384, 1152, 1); /* MiniLM-like */
     run_shape(50, 1536, 384, 1);
+    run_shape(33, 64, 40, 1); /* AMX: a 32-row block plus 1, an odd panel count */
     return TEST_REPORT();
 }
