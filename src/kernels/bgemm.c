@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "kernels/amx.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -107,28 +108,7 @@ int ss_bgemm_available(void) {
 #endif
 }
 
-#if SS_BX86
-#include <cpuid.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
-int ss_bgemm_amx_available(void) {
-#if SS_BX86 && defined(__linux__)
-    if (!ss_bgemm_available()) return 0;
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    if (!((d >> 24) & 1) || !((d >> 22) & 1)) return 0; /* AMX-TILE, AMX-BF16 */
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return 0; /* OSXSAVE */
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if (((lo >> 17) & 3) != 3) return 0; /* XTILECFG, XTILEDATA enabled by the OS */
-    /* Linux >= 5.16 hands out the 8 KiB tile state only on request */
-    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
-#else
-    return 0;
-#endif
-}
+int ss_bgemm_amx_available(void) { return ss_bgemm_available() && ss_amx_available(0, 1); }
 
 const char *ss_bgemm_name(void) { return amx_default() ? "amx-bf16" : "avx512-bf16"; }
 

@@ -4,6 +4,8 @@
  * baseline x86-64 and uses the widest kernels the CPU runs. */
 #include "kernels/qgemm.h"
 
+#include "kernels/amx.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +222,82 @@ T_VNNI static void vnni_cols(const ss_qact *qa, const ss_qweight *w, const float
 }
 
 static const ss_qgemm_kernel q_vnni = {"avx512-vnni", 0, VMR, 16 * VNP, NULL, vnni_cols};
+
+/* ---------------------------------------------------------------- AMX-INT8 */
+#define T_AMX __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+typedef struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_cfg;
+
+/* Tiles 0-3: C (16 × 16 int32) for rows {0-15, 16-31} × panels {0, 1};
+ * 4, 5: A (16 rows × 64 u8 codes, ss_qact rows: padded to 32 rows by
+ * ss_qact_reserve); 6, 7: B (16 groups × 16 columns × 4 s8: 1 KiB of a
+ * VNNI panel). The int32 sums are exact, so they equal every other kernel's. */
+T_AMX static void amx_cols(const ss_qact *qa, const ss_qweight *w, const float *b, float *y, int32_t *out, int ld,
+                           int n0, int n1) {
+    amx_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 8; i++) cfg.rows[i] = 16, cfg.colsb[i] = 64;
+    _tile_loadconfig(&cfg);
+    const int T = qa->T, kp = w->k_pad;
+    const uint8_t *a = qa->data;
+    int32_t c[32 * 32];
+    for (int p0 = n0 / 16; p0 * 16 < n1; p0 += 2) {
+        const int two = p0 * 16 + 16 < n1;
+        const int8_t *w0 = w->wp + (size_t)p0 * 16 * kp, *w1 = w0 + (size_t)16 * kp;
+        for (int t = 0; t < T; t += 32) {
+            const uint8_t *a0 = a + (size_t)t * kp, *a1 = a0 + (size_t)16 * kp;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int k0 = 0; k0 < kp; k0 += 64) {
+                _tile_loadd(4, a0 + k0, kp);
+                _tile_loadd(5, a1 + k0, kp);
+                _tile_loadd(6, w0 + (size_t)k0 * 16, 64);
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(2, 5, 6);
+                if (two) {
+                    _tile_loadd(7, w1 + (size_t)k0 * 16, 64);
+                    _tile_dpbusd(1, 4, 7);
+                    _tile_dpbusd(3, 5, 7);
+                }
+            }
+            _tile_stored(0, c, 128);
+            _tile_stored(2, c + 16 * 32, 128);
+            if (two) {
+                _tile_stored(1, c + 16, 128);
+                _tile_stored(3, c + 16 * 32 + 16, 128);
+            }
+            int mr = T - t < 32 ? T - t : 32;
+            for (int p = 0; p < 1 + two; p++) {
+                int cc = (p0 + p) * 16, lo = n0 > cc ? n0 - cc : 0, hi = n1 - cc < 16 ? n1 - cc : 16;
+                __mmask16 m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+                __m512i ws = _mm512_maskz_loadu_epi32(m, w->wsum + cc);
+                __m512 sw = _mm512_maskz_loadu_ps(m, w->scale + cc);
+                __m512 bv = b ? _mm512_maskz_loadu_ps(m, b + cc) : _mm512_setzero_ps();
+                for (int i = 0; i < mr; i++) {
+                    __m512i acc = _mm512_loadu_si512(c + i * 32 + p * 16);
+                    __m512i v = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(qa->zp[t + i]), ws));
+                    size_t o = (size_t)(t + i) * ld + cc;
+                    if (out) {
+                        _mm512_mask_storeu_epi32(out + o, m, v);
+                    } else { /* vnni_mn's epilogue, the same operations */
+                        __m512 sc = _mm512_mul_ps(_mm512_set1_ps(qa->scale[t + i]), sw);
+                        _mm512_mask_storeu_ps(y + o, m, _mm512_add_ps(_mm512_mul_ps(sc, _mm512_cvtepi32_ps(v)), bv));
+                    }
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+static const ss_qgemm_kernel q_amx = {"amx-int8", 0, 32, 32, NULL, amx_cols};
 #endif
 
 /* ---------------------------------------------------------------- dispatch */
@@ -233,6 +311,7 @@ static int cpu_has(ss_qisa isa) {
     case SS_QISA_AVX512_VNNI:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    case SS_QISA_AMX: return cpu_has(SS_QISA_AVX512_VNNI) && ss_amx_available(1, 0);
     }
     return 0;
 #else
@@ -247,6 +326,7 @@ const ss_qgemm_kernel *ss_qgemm_for(ss_qisa isa) {
 #if SS_X86
     case SS_QISA_AVX2: return &q_avx2;
     case SS_QISA_AVX512_VNNI: return &q_vnni;
+    case SS_QISA_AMX: return &q_amx;
 #else
     default: return NULL;
 #endif
@@ -255,11 +335,12 @@ const ss_qgemm_kernel *ss_qgemm_for(ss_qisa isa) {
 }
 
 const ss_qgemm_kernel *ss_qgemm_best(void) {
-    int cap = SS_QISA_AVX512_VNNI;
+    int cap = SS_QISA_AMX;
     const char *env = getenv("SEMSEARCH_QISA");
     if (env) {
         if (!strcmp(env, "scalar")) cap = SS_QISA_SCALAR;
         else if (!strcmp(env, "avx2")) cap = SS_QISA_AVX2;
+        else if (!strcmp(env, "avx512-vnni")) cap = SS_QISA_AVX512_VNNI;
     }
     for (int i = cap; i >= 0; i--) {
         const ss_qgemm_kernel *k = ss_qgemm_for((ss_qisa)i);

@@ -82,10 +82,13 @@ static inline float round_even(float v) {
 
 ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err) {
     int kp = ss_qk_pad(k);
-    size_t esz = wide ? 2 : 1, bytes = (size_t)T * kp * esz;
+    /* rows rounded up to 32: the AMX kernel loads whole 16-row tiles (the
+     * outputs of the extra rows are never stored) */
+    size_t esz = wide ? 2 : 1, bytes = (size_t)(T + 31) / 32 * 32 * kp * esz;
     if (bytes > q->cap_bytes) {
         void *d = alloc64(bytes);
         if (!d) return ss_fail(err, SS_ERR_NOMEM, "int8 activations: out of memory for [%d, %d]", T, k);
+        memset(d, 0, bytes);
         free(q->data);
         q->data = d, q->cap_bytes = bytes;
     }

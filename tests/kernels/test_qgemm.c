@@ -2,7 +2,7 @@
  * reference written here from quant.h's definitions:
  *   - quantisation: every weight / activation code reconstructs its input to
  *     within half a step; zero is exact; ranges, zero points and padding;
- *   - every kernel set this CPU runs (scalar, avx2, avx512-vnni) gives the
+ *   - every kernel set this CPU runs (scalar, avx2, avx512-vnni, amx-int8) gives the
  *     reference's int32 sums bit for bit, on odd shapes (k not a multiple of
  *     16/64, n not a multiple of the tile, T = 1..) and on any column split;
  *   - the fp32 outputs of all kernel sets are bit-identical;
@@ -21,7 +21,7 @@ static float frand(void) { /* uniform in [-1, 1) */
 }
 static float grand(void) { return (frand() + frand() + frand()) * 0.6f; }
 
-static const ss_qgemm_kernel *kernels[3];
+static const ss_qgemm_kernel *kernels[4];
 static int n_kernels;
 
 /* Reference: exact sums with the zero point removed, from the codes. */
@@ -194,9 +194,9 @@ static void edge_cases(void) {
 }
 
 int main(void) {
-    static const ss_qisa isas[] = {SS_QISA_SCALAR, SS_QISA_AVX2, SS_QISA_AVX512_VNNI};
-    static const char *names[] = {"scalar", "avx2", "avx512-vnni"};
-    for (int i = 0; i < 3; i++) {
+    static const ss_qisa isas[] = {SS_QISA_SCALAR, SS_QISA_AVX2, SS_QISA_AVX512_VNNI, SS_QISA_AMX};
+    static const char *names[] = {"scalar", "avx2", "avx512-vnni", "amx-int8"};
+    for (int i = 0; i < 4; i++) {
         const ss_qgemm_kernel *k = ss_qgemm_for(isas[i]);
         printf("kernel set %-12s %s\n", names[i], k ? "runs on this CPU: tested" : "not supported by this CPU: not run");
         if (k) kernels[n_kernels++] = k;
@@ -215,5 +215,6 @@ int main(void) {
     run_shape(97, 384, 1152, 1);
     run_shape(50, 1536, 384, 1);
     run_shape(129, 384, 99, 0);
+    run_shape(33, 64, 40, 1); /* AMX: a 32-row block plus 1, an odd panel count */
     return TEST_REPORT();
 }
