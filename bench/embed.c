@@ -8,7 +8,7 @@
  *
  *   bench_embed [--model DIR] [--data FILE] [--runs N] [--warmup N]
  *               [--batch N] [--threads N] [--peak-runs N] [--peak-gflops X]
- *               [--no-peak] [--peak-only] [--dump FILE] [--json] [--compute fp32|int8]
+ *               [--no-peak] [--peak-only] [--dump FILE] [--json] [--compute fp32|int8|bf16]
  *
  * Useful FLOPs = 2 x (non-embedding parameters) per real token, where the
  * non-embedding parameters are every tensor of model.safetensors except the
@@ -334,7 +334,7 @@ static void usage(FILE *o) {
             "  --peak-only        measure the peak only (no model needed)\n"
             "  --dump FILE        write the embeddings (n x dim float32, input order)\n"
             "  --json             one JSON line instead of a table\n"
-            "  --compute C        encoder arithmetic: fp32 (default) or int8 (ss_model_options.compute)\n");
+            "  --compute C        encoder arithmetic: fp32 (default), int8 or bf16 (ss_model_options.compute)\n");
 }
 
 int main(int argc, char **argv) {
@@ -364,7 +364,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--compute")) {
             NEEDV();
             if ((compute = ss_compute_parse(v)) < 0) {
-                fprintf(stderr, "bench_embed: --compute must be fp32 or int8, not '%s'\n", v);
+                fprintf(stderr, "bench_embed: --compute must be fp32, int8 or bf16, not '%s'\n", v);
                 return 2;
             }
         }

@@ -10,7 +10,8 @@
 # exist (bash bench/ort_setup.sh makes both), each round also runs semsearch
 # with --compute int8 and bench/embed_ort.py (ORT fp32 and ORT dynamic int8,
 # intra-op threads = --ref-threads), and a second table prints semsearch fp32 /
-# int8 vs ORT fp32 / int8 with ratios and each one's STSb Spearman. --no-ort
+# int8 vs ORT fp32 / int8 with ratios and each one's STSb Spearman; where the
+# CPU has AVX512_BF16, also semsearch --compute bf16 (ratio to semsearch fp32). --no-ort
 # skips it; without the setup a note says how to add it.
 # Builds nothing: `make bench` builds $BUILD/bench_embed (BUILD defaults to
 # build) and then runs this script. Needs build/refvenv for the reference
@@ -137,6 +138,11 @@ for ((r = 0; r < rounds; r++)); do
             echo "-- semsearch --compute int8: $m (best of $runs)" >&2
             "$BIN" --model "$m" --data "$DATA" --runs "$runs" --threads "$threads" --json --no-peak \
                 --compute int8 --dump "$tmp/emb8_$i.f32" >"$tmp/sem8${i}_$r.json"
+            if grep -qw avx512_bf16 "$tmp/isa"; then
+                echo "-- semsearch --compute bf16: $m (best of $runs)" >&2
+                "$BIN" --model "$m" --data "$DATA" --runs "$runs" --threads "$threads" --json --no-peak \
+                    --compute bf16 --dump "$tmp/embb_$i.f32" >"$tmp/semb${i}_$r.json"
+            fi
             echo "-- onnxruntime fp32 + int8: $m (intra-op threads $ref_threads, best of $ref_runs)" >&2
             "$ORTPY" "$ROOT/bench/embed_ort.py" --model "$m" --onnx "$(ort_dir "$m")" --data "$DATA" \
                 --runs "$ref_runs" --threads "$ref_threads" --compare "$tmp/emb$i.f32" --json >"$tmp/ort${i}_$r.json"
@@ -227,7 +233,11 @@ for k in range(n):
         b = max(v["by_threads"], key=lambda t: t["sentences_per_s"])
         v["best_threads"], v["best_sentences_per_s"] = b["threads"], b["sentences_per_s"]
         o["variants"][var] = v
-    ort_rows.append({"semsearch_int8": s8, "ort": o,
+    sb = None
+    if os.path.exists(os.path.join(d, "semb%d_0.json" % k)):
+        sb = max((load("semb%d_%d.json" % (k, r)) for r in range(rounds)), key=lambda x: x["sentences_per_s"])
+    ort_rows.append({"semsearch_int8": s8, "ort": o, "semsearch_bf16": sb,
+                     "spearman_semsearch_bf16": spearman_x100(os.path.join(d, "embb_%d.f32" % k), gold) if sb else None,
                      "spearman_semsearch_fp32": spearman_x100(os.path.join(d, "emb%d.f32" % k), gold),
                      "spearman_semsearch_int8": spearman_x100(os.path.join(d, "emb8_%d.f32" % k), gold)})
 if as_json:
@@ -241,6 +251,8 @@ if as_json:
             out["ratio_fp32_vs_ort"] = round(s["sentences_per_s"] / o["ort"]["variants"]["fp32"]["best_sentences_per_s"], 3)
             out["ratio_int8_vs_ort_int8"] = round(o["semsearch_int8"]["sentences_per_s"]
                                                   / o["ort"]["variants"]["int8"]["best_sentences_per_s"], 3)
+            if o["semsearch_bf16"]:
+                out["ratio_bf16_vs_semsearch_fp32"] = round(o["semsearch_bf16"]["sentences_per_s"] / s["sentences_per_s"], 3)
         print(json.dumps(out))
     sys.exit(0)
 s0 = rows[0][0]
@@ -314,6 +326,12 @@ if any(ort_rows):
                   % (name[:24], var, sem["sentences_per_s"], f(byt.get(1)), f(byt.get(2)), v["best_sentences_per_s"],
                      sem["sentences_per_s"] / v["best_sentences_per_s"], "%.2f" % sp if sp is not None else "-",
                      v["spearman_x100"], "%.6f" % v["compare_min_cosine"] if "compare_min_cosine" in v else "-"))
+        if o["semsearch_bf16"]:
+            sb, sp = o["semsearch_bf16"], o["spearman_semsearch_bf16"]
+            print("%-24s %7s %9.1f   (semsearch bf16 / semsearch fp32 %.2fx, / ORT fp32 %.2fx; Sp. %s)"
+                  % (name[:24], "bf16", sb["sentences_per_s"], sb["sentences_per_s"] / s["sentences_per_s"],
+                     sb["sentences_per_s"] / o["ort"]["variants"]["fp32"]["best_sentences_per_s"],
+                     "%.2f" % sp if sp is not None else "-"))
     print("(Sp. = STSb Spearman x100 over the pairs of this data file; cos ORT-sem = min cosine of ORT's embeddings"
           " to semsearch fp32's)")
 PY

@@ -3,7 +3,8 @@
  * y[T, n] = x[T, k] · W[n, k]ᵀ + b, as the encoder calls them. Reports
  * "GFLOP-equivalent" 2·T·k·n / s for both (the int8 figure counts the same
  * multiply-adds), for the GEMM alone and including the per-token activation
- * quantisation the encoder does before each int8 GEMM. Best of --runs.
+ * quantisation the encoder does before each int8 GEMM; and, where the CPU has
+ * AVX512_BF16, the bf16 GEMM including the activation rounding. Best of --runs.
  * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID, both sides
  * single-threaded), so that other processes on a loaded machine do not count
  * as our time; they still share the caches and memory bandwidth.
@@ -18,6 +19,7 @@
 
 #include <cblas.h>
 
+#include "kernels/bgemm.h"
 #include "kernels/ops.h"
 #include "kernels/qgemm.h"
 
@@ -83,7 +85,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    ss_blas_single_threaded();
+    ss_blas_set_single_threaded();
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     FILE *la = fopen("/proc/loadavg", "r");
@@ -96,9 +98,10 @@ int main(int argc, char **argv) {
            kern->name, openblas_get_corename(), T, runs, load, load > 1 ? " (UNDER LOAD: figures not valid benchmarks)" : "");
     struct { const char *name; int k, n; } shapes[] = {
         {"qkv", H, 3 * H}, {"attn_out", H, H}, {"ffn_in", H, FF}, {"ffn_out", FF, H}};
-    printf("%-9s %5s %5s %11s %11s %11s %7s %7s\n", "shape", "k", "n", "sgemm GF/s", "int8 GF/s", "+quant GF/s",
-           "ratio", "+quant");
-    double tot_f = 0, tot_q = 0, tot_qq = 0, tot_flops = 0;
+    const int has_bf = ss_bgemm_available();
+    printf("%-9s %5s %5s %11s %11s %11s %7s %7s %11s %7s\n", "shape", "k", "n", "sgemm GF/s", "int8 GF/s",
+           "+quant GF/s", "ratio", "+quant", "bf16+cvt", "ratio");
+    double tot_f = 0, tot_q = 0, tot_qq = 0, tot_flops = 0, tot_b = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int k = shapes[s].k, n = shapes[s].n;
         float *x = rnd((size_t)T * k, 1), *w = rnd((size_t)n * k, 2), *b = rnd((size_t)n, 3);
@@ -110,7 +113,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_qgemm: %s\n", err.msg);
             return 1;
         }
-        double flops = 2.0 * T * k * n, bf = 1e30, bq = 1e30, bqq = 1e30;
+        ss_bweight bw = {0};
+        ss_bact ba = {0};
+        if (has_bf && (ss_bweight_init(&bw, w, n, k, &err) != SS_OK || ss_bact_reserve(&ba, T, k, &err) != SS_OK)) {
+            fprintf(stderr, "bench_qgemm: %s\n", err.msg);
+            return 1;
+        }
+        double flops = 2.0 * T * k * n, bf = 1e30, bq = 1e30, bqq = 1e30, bb = 1e30;
         int reps = (int)(2e8 / flops);
         if (reps < 1) reps = 1;
         for (int r = -1; r < runs; r++) {
@@ -124,19 +133,29 @@ int main(int argc, char **argv) {
                 ss_qgemm_cols(kern, &a, &q, b, y, n, 0, n);
             }
             double t3 = now_s();
+            for (int i = 0; i < reps && has_bf; i++) {
+                ss_bact_convert_rows(&ba, x, 0, T);
+                ss_bgemm_cols(&ba, &bw, b, y, n, 0, n);
+            }
+            double t4 = now_s();
             if (r < 0) continue;
+            bb = (t4 - t3) / reps < bb ? (t4 - t3) / reps : bb;
             bf = (t1 - t0) / reps < bf ? (t1 - t0) / reps : bf;
             bq = (t2 - t1) / reps < bq ? (t2 - t1) / reps : bq;
             bqq = (t3 - t2) / reps < bqq ? (t3 - t2) / reps : bqq;
         }
-        printf("%-9s %5d %5d %11.1f %11.1f %11.1f %6.2fx %6.2fx\n", shapes[s].name, k, n, flops / bf * 1e-9,
-               flops / bq * 1e-9, flops / bqq * 1e-9, bf / bq, bf / bqq);
-        tot_f += bf, tot_q += bq, tot_qq += bqq, tot_flops += flops;
+        printf("%-9s %5d %5d %11.1f %11.1f %11.1f %6.2fx %6.2fx %11.1f %6.2fx\n", shapes[s].name, k, n,
+               flops / bf * 1e-9, flops / bq * 1e-9, flops / bqq * 1e-9, bf / bq, bf / bqq,
+               has_bf ? flops / bb * 1e-9 : 0.0, has_bf ? bf / bb : 0.0);
+        tot_f += bf, tot_q += bq, tot_qq += bqq, tot_flops += flops, tot_b += bb;
+        ss_bweight_free(&bw);
+        ss_bact_free(&ba);
         ss_qact_free(&a);
         ss_qweight_free(&q);
         free(x), free(w), free(b), free(y);
     }
-    printf("%-9s %11s %11.1f %11.1f %11.1f %6.2fx %6.2fx\n", "layer", "", tot_flops / tot_f * 1e-9,
-           tot_flops / tot_q * 1e-9, tot_flops / tot_qq * 1e-9, tot_f / tot_q, tot_f / tot_qq);
+    printf("%-9s %11s %11.1f %11.1f %11.1f %6.2fx %6.2fx %11.1f %6.2fx\n", "layer", "", tot_flops / tot_f * 1e-9,
+           tot_flops / tot_q * 1e-9, tot_flops / tot_qq * 1e-9, tot_f / tot_q, tot_f / tot_qq,
+           has_bf ? tot_flops / tot_b * 1e-9 : 0.0, has_bf ? tot_f / tot_b : 0.0);
     return 0;
 }

@@ -122,20 +122,25 @@ typedef struct ss_model ss_model;
 /* Arithmetic of the encoder's Linear layers (ss_model_options.compute). */
 typedef enum {
     SS_COMPUTE_FP32 = 0, /* fp32 everywhere (the default; matches the reference) */
-    SS_COMPUTE_INT8      /* int8 linears: weights quantised per output channel */
+    SS_COMPUTE_INT8,     /* int8 linears: weights quantised per output channel */
                          /* at load, activations per token at run time, exact */
                          /* int32 sums; LayerNorm, softmax, GELU stay fp32.   */
                          /* all-MiniLM-L6-v2: STSb Spearman within 0.2 of fp32 */
+    SS_COMPUTE_BF16      /* bf16 linears: weights rounded to bf16 at load,     */
+                         /* activations at each linear's input, fp32 sums     */
+                         /* (AVX512_BF16 vdpbf16ps); the rest fp32. Loading   */
+                         /* fails (SS_ERR_UNSUPPORTED) on CPUs without it.    */
+                         /* all-MiniLM-L6-v2: STSb Spearman within 0.02      */
 } ss_compute;
 
-/* Parse "fp32" / "int8"; -1 if unknown. */
+/* Parse "fp32" / "int8" / "bf16"; -1 if unknown. */
 int ss_compute_parse(const char *name);
 
 typedef struct ss_model_options {
     int n_threads;       /* threads of the model's own context (ss_encode);  */
                          /* 0 = all cores                                   */
     int max_seq_length;  /* 0 = from sentence_bert_config.json             */
-    ss_compute compute;  /* SS_COMPUTE_FP32 (0) or SS_COMPUTE_INT8          */
+    ss_compute compute;  /* SS_COMPUTE_FP32 (0), SS_COMPUTE_INT8 or _BF16     */
 } ss_model_options;
 
 /* Load a sentence-transformers or plain Hugging Face model folder

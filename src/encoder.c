@@ -23,6 +23,7 @@
 #include "model/config.h"
 #include "model/dense.h"
 #include "model/pooling.h"
+#include "model/bflinear.h" /* bf16 hook */
 #include "model/qlinear.h" /* int8 hook */
 #include "model/transformer.h"
 #include "semsearch.h"
@@ -81,6 +82,8 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
     if ((s = ss_dense_load(&m->dense, &m->st, dir, err)) != SS_OK) goto fail;
     /* int8 hook (perf branch): quantise the linear weights once */
     if (opts && opts->compute == SS_COMPUTE_INT8 && (s = ss_tf_quantize(&m->tf, err)) != SS_OK) goto fail;
+    /* bf16 hook (kern branch): round the linear weights once */
+    if (opts && opts->compute == SS_COMPUTE_BF16 && (s = ss_tf_to_bf16(&m->tf, err)) != SS_OK) goto fail;
     if (!(m->tok = ss_tokenizer_load(dir, err))) {
         s = err ? err->code : SS_ERR_FORMAT;
         goto fail;
@@ -111,6 +114,8 @@ ss_model *ss_model_load(const char *dir, const ss_model_options *opts, ss_error 
     if (m->tf.q) /* int8 hook */
         snprintf(m->desc + strlen(m->desc), sizeof m->desc - strlen(m->desc), "; int8 linears (%s)",
                  m->tf.q->kern->name);
+    if (m->tf.bf) /* bf16 hook */
+        snprintf(m->desc + strlen(m->desc), sizeof m->desc - strlen(m->desc), "; bf16 linears (%s)", ss_bgemm_name());
     return m;
 fail:
     (void)s;

@@ -56,7 +56,7 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
         {"no-normalize", 0, CLI_SET, &eo.normalize, NULL, "raw pooled output: skip the model's Normalize module", .set = -1},
         {"truncate-dim", 0, CLI_INT, &eo.truncate_dim, "N", "keep the first N dimensions (Matryoshka)"},
         {"precision", 0, CLI_STRING, &precision, "P", "float32|int8|uint8|binary|ubinary (JSONL output)"},
-        {"compute", 0, CLI_STRING, &compute, "C", "encoder arithmetic: fp32 (default) or int8 (int8 linear layers: faster, STSb Spearman within 0.2)"},
+        {"compute", 0, CLI_STRING, &compute, "C", "encoder arithmetic: fp32 (default), int8 (int8 linear layers: faster, STSb Spearman within 0.2) or bf16 (bf16 linear layers, CPUs with AVX512_BF16: Spearman within 0.02)"},
         {"prompt", 0, CLI_STRING, &prompt, "TEXT", "prepend TEXT to every input"},
         {"prompt-name", 0, CLI_STRING, &prompt_name, "NAME", "prepend the model's prompt NAME (config_sentence_transformers.json)"},
         {"output-value", 0, CLI_STRING, &output_value, "V", "sentence_embedding (default) or token_embeddings (one JSON array of per-token vectors per line)"},
@@ -74,7 +74,7 @@ int cmd_embed(int argc, char **argv, const cli_globals *g) {
     int comp = ss_compute_parse(compute);
     if (comp < 0) {
         free(pos);
-        return cli_usage_error(&spec, "--compute must be fp32 or int8, not '%s'", compute);
+        return cli_usage_error(&spec, "--compute must be fp32, int8 or bf16, not '%s'", compute);
     }
     int tokens_out = !strcmp(output_value, "token_embeddings");
     if (!tokens_out && strcmp(output_value, "sentence_embedding") != 0) {

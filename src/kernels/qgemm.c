@@ -4,6 +4,8 @@
  * baseline x86-64 and uses the widest kernels the CPU runs. */
 #include "kernels/qgemm.h"
 
+#include "kernels/amx.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +37,7 @@ static void tile_scalar(const void *a_, size_t as, const int8_t *w, int kp, int 
         }
 }
 
-static const ss_qgemm_kernel q_scalar = {"scalar", 0, 1, 1, tile_scalar};
+static const ss_qgemm_kernel q_scalar = {"scalar", 0, 1, 1, tile_scalar, NULL};
 
 #if SS_X86
 /* ---------------------------------------------------------------- AVX2 */
@@ -82,43 +84,220 @@ T_AVX2 static void tile_avx2(const void *a_, size_t as, const int8_t *w, int kp,
 #undef T2
 }
 
-static const ss_qgemm_kernel q_avx2 = {"avx2", 1, 3, 3, tile_avx2};
+static const ss_qgemm_kernel q_avx2 = {"avx2", 1, 3, 3, tile_avx2, NULL};
 
 /* ---------------------------------------------------------------- AVX-512 VNNI */
 #define T_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
 
-/* 4 x 4 tile: 16 zmm accumulators + 4 weight vectors + 1 activation vector of
- * the 32 registers. Per 64 codes: one vpdpbusd per (row, column). */
-T_VNNI static INL void tile_vnni_mn(const uint8_t *a, size_t as, const int8_t *w, int kp, int MR, int NR,
-                                    int32_t *out, int ldo) {
-    __m512i acc[4][4];
+/* The panel kernel: MR rows × NP 16-column panels of accumulators (8 × 3 =
+ * 24 zmm, plus NP weight vectors and one broadcast: 28 of 32). Per 4-byte
+ * k group: NP aligned 64-byte weight loads, MR broadcast loads, MR·NP
+ * vpdpbusd. Then the epilogue of the scalar driver, lane-wise: the same
+ * int32 correction, the same (s_a·s_w)·(float)v + b in the same order with
+ * separately rounded multiply and add (ISO C mode: no FMA contraction), so
+ * results are bit-identical to the scalar kernels'. Columns outside
+ * [c_lo, c_hi) are masked off (a slice may begin or end inside a panel). */
+/* acc += u8(a) · s8(w), four bytes per lane. As inline asm because GCC 12
+ * copies each accumulator into zmm0-15 and spills it to the stack around
+ * every _mm512_dpbusd_epi32 of a large unrolled tile (perf annotate). */
+#define DPBUSD(acc, av, wv) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(av), "v"(wv))
+#define VMR 8
+#define VNP 3
+T_VNNI static INL void vnni_mn(const uint8_t *a, int kp, const int8_t *wp, int MR, int NP, const ss_qact *qa,
+                               const ss_qweight *w, const float *b, float *y, int32_t *out, int ld, int t, int c0,
+                               int c_lo, int c_hi) {
+    __m512i acc[VMR][VNP];
     for (int i = 0; i < MR; i++)
-        for (int c = 0; c < NR; c++) acc[i][c] = _mm512_setzero_si512();
-    for (int j = 0; j < kp; j += 64) {
-        __m512i wv[4];
-        for (int c = 0; c < NR; c++) wv[c] = _mm512_loadu_si512((const void *)(w + (size_t)c * kp + j));
+        for (int p = 0; p < NP; p++) acc[i][p] = _mm512_setzero_si512();
+    const size_t ps = (size_t)16 * kp; /* bytes per panel */
+    const int kg = kp / 4;
+    for (int g = 0; g < kg; g++) {
+        __m512i wv[VNP];
+        for (int p = 0; p < NP; p++) wv[p] = _mm512_load_si512((const void *)(wp + p * ps + (size_t)g * 64));
         for (int i = 0; i < MR; i++) {
-            __m512i av = _mm512_loadu_si512((const void *)(a + (size_t)i * as + j));
-            for (int c = 0; c < NR; c++) acc[i][c] = _mm512_dpbusd_epi32(acc[i][c], av, wv[c]);
+            int32_t four;
+            memcpy(&four, a + (size_t)i * kp + 4 * (size_t)g, 4);
+            __m512i av = _mm512_set1_epi32(four);
+            for (int p = 0; p < NP; p++) DPBUSD(acc[i][p], av, wv[p]);
         }
     }
-    for (int i = 0; i < MR; i++)
-        for (int c = 0; c < NR; c++) out[i * ldo + c] = _mm512_reduce_add_epi32(acc[i][c]);
-}
-
-T_VNNI static void tile_vnni(const void *a_, size_t as, const int8_t *w, int kp, int mr, int nr, int32_t *out,
-                             int ldo) {
-    const uint8_t *a = a_;
-#define TV(M, N) \
-    case M * 8 + N: tile_vnni_mn(a, as, w, kp, M, N, out, ldo); return;
-    switch (mr * 8 + nr) {
-        TV(1, 1) TV(1, 2) TV(1, 3) TV(1, 4) TV(2, 1) TV(2, 2) TV(2, 3) TV(2, 4)
-        TV(3, 1) TV(3, 2) TV(3, 3) TV(3, 4) TV(4, 1) TV(4, 2) TV(4, 3) TV(4, 4)
+    for (int p = 0; p < NP; p++) {
+        int c = c0 + 16 * p, lo = c_lo > c ? c_lo - c : 0, hi = c_hi - c < 16 ? c_hi - c : 16;
+        __mmask16 m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+        __m512i ws = _mm512_maskz_loadu_epi32(m, w->wsum + c);
+        __m512 sw = _mm512_maskz_loadu_ps(m, w->scale + c);
+        __m512 bv = b ? _mm512_maskz_loadu_ps(m, b + c) : _mm512_setzero_ps();
+        for (int i = 0; i < MR; i++) {
+            __m512i v = _mm512_sub_epi32(acc[i][p], _mm512_mullo_epi32(_mm512_set1_epi32(qa->zp[t + i]), ws));
+            size_t o = (size_t)(t + i) * ld + c;
+            if (out) {
+                _mm512_mask_storeu_epi32(out + o, m, v);
+            } else {
+                __m512 sc = _mm512_mul_ps(_mm512_set1_ps(qa->scale[t + i]), sw);
+                _mm512_mask_storeu_ps(y + o, m, _mm512_add_ps(_mm512_mul_ps(sc, _mm512_cvtepi32_ps(v)), bv));
+            }
+        }
     }
-#undef TV
 }
 
-static const ss_qgemm_kernel q_vnni = {"avx512-vnni", 0, 4, 4, tile_vnni};
+/* The full 8 × 3 tile with named accumulators: written as the generic
+ * vnni_mn, GCC keeps acc[8][3] partly on the stack and copies registers
+ * around every vpdpbusd (seen in perf annotate); 24 named variables stay in
+ * zmm registers. Same arithmetic, same epilogue (vnni_store). */
+T_VNNI static INL void vnni_store(__m512i acc, const ss_qact *qa, const ss_qweight *w, const float *b, float *y,
+                                  int32_t *out, int ld, int t, int c) {
+    __m512i v = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(qa->zp[t]), _mm512_loadu_si512(w->wsum + c)));
+    size_t o = (size_t)t * ld + c;
+    if (out) {
+        _mm512_storeu_si512(out + o, v);
+    } else {
+        __m512 sc = _mm512_mul_ps(_mm512_set1_ps(qa->scale[t]), _mm512_loadu_ps(w->scale + c));
+        __m512 bv = b ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
+        _mm512_storeu_ps(y + o, _mm512_add_ps(_mm512_mul_ps(sc, _mm512_cvtepi32_ps(v)), bv));
+    }
+}
+
+
+T_VNNI static void vnni_8x3(const uint8_t *a, int kp, const int8_t *wp, const ss_qact *qa, const ss_qweight *w,
+                            const float *b, float *y, int32_t *out, int ld, int t, int c0) {
+#define Z3(i) __m512i a##i##0 = _mm512_setzero_si512(), a##i##1 = a##i##0, a##i##2 = a##i##0;
+    Z3(0) Z3(1) Z3(2) Z3(3) Z3(4) Z3(5) Z3(6) Z3(7)
+#undef Z3
+    const size_t ps = (size_t)16 * kp;
+    const int8_t *w0 = wp, *w1 = wp + ps, *w2 = wp + 2 * ps;
+    const size_t as = (size_t)kp;
+    for (int g = 0; g < kp / 4; g++) {
+        __m512i v0 = _mm512_load_si512((const void *)(w0 + (size_t)g * 64));
+        __m512i v1 = _mm512_load_si512((const void *)(w1 + (size_t)g * 64));
+        __m512i v2 = _mm512_load_si512((const void *)(w2 + (size_t)g * 64));
+        const uint8_t *ag = a + 4 * (size_t)g;
+        int32_t four;
+#define R(i)                                                  \
+    memcpy(&four, ag + (i) * as, 4);                          \
+    {                                                         \
+        __m512i av = _mm512_set1_epi32(four);                 \
+        DPBUSD(a##i##0, av, v0);                              \
+        DPBUSD(a##i##1, av, v1);                              \
+        DPBUSD(a##i##2, av, v2);                              \
+    }
+        R(0) R(1) R(2) R(3) R(4) R(5) R(6) R(7)
+#undef R
+    }
+#define S(i)                                                        \
+    vnni_store(a##i##0, qa, w, b, y, out, ld, t + (i), c0);         \
+    vnni_store(a##i##1, qa, w, b, y, out, ld, t + (i), c0 + 16);    \
+    vnni_store(a##i##2, qa, w, b, y, out, ld, t + (i), c0 + 32);
+    S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7)
+#undef S
+}
+
+T_VNNI static void vnni_cols(const ss_qact *qa, const ss_qweight *w, const float *b, float *y, int32_t *out, int ld,
+                             int n0, int n1) {
+    const int T = qa->T, kp = w->k_pad;
+    const uint8_t *a = qa->data;
+    /* Column blocks of NP panels (<= 72 KiB of weights at k = 1536, L2),
+     * every row tile over one block before the next (the activations,
+     * <= T·k_pad bytes, stay in L2 across blocks). */
+    for (int p0 = n0 / 16; p0 * 16 < n1; p0 += VNP) {
+        int np = (n1 - p0 * 16 + 15) / 16;
+        if (np > VNP) np = VNP;
+        const int8_t *wp = w->wp + (size_t)p0 * 16 * kp;
+        for (int t = 0; t < T; t += VMR) {
+            int mr = T - t < VMR ? T - t : VMR;
+            const uint8_t *ar = a + (size_t)t * kp;
+            if (mr == VMR && np == VNP && p0 * 16 >= n0 && p0 * 16 + 16 * VNP <= n1) {
+                vnni_8x3(ar, kp, wp, qa, w, b, y, out, ld, t, p0 * 16);
+                continue;
+            }
+#define VK(M, N) \
+    case (M) * 4 + (N): vnni_mn(ar, kp, wp, M, N, qa, w, b, y, out, ld, t, p0 * 16, n0, n1); break;
+            switch (mr * 4 + np) {
+                VK(1, 1) VK(1, 2) VK(1, 3) VK(2, 1) VK(2, 2) VK(2, 3) VK(3, 1) VK(3, 2) VK(3, 3) VK(4, 1) VK(4, 2)
+                VK(4, 3) VK(5, 1) VK(5, 2) VK(5, 3) VK(6, 1) VK(6, 2) VK(6, 3) VK(7, 1) VK(7, 2) VK(7, 3)
+                VK(8, 1) VK(8, 2) VK(8, 3)
+            }
+#undef VK
+        }
+    }
+}
+
+static const ss_qgemm_kernel q_vnni = {"avx512-vnni", 0, VMR, 16 * VNP, NULL, vnni_cols};
+
+/* ---------------------------------------------------------------- AMX-INT8 */
+#define T_AMX __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+typedef struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_cfg;
+
+/* Tiles 0-3: C (16 × 16 int32) for rows {0-15, 16-31} × panels {0, 1};
+ * 4, 5: A (16 rows × 64 u8 codes, ss_qact rows: padded to 32 rows by
+ * ss_qact_reserve); 6, 7: B (16 groups × 16 columns × 4 s8: 1 KiB of a
+ * VNNI panel). The int32 sums are exact, so they equal every other kernel's. */
+T_AMX static void amx_cols(const ss_qact *qa, const ss_qweight *w, const float *b, float *y, int32_t *out, int ld,
+                           int n0, int n1) {
+    amx_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 8; i++) cfg.rows[i] = 16, cfg.colsb[i] = 64;
+    _tile_loadconfig(&cfg);
+    const int T = qa->T, kp = w->k_pad;
+    const uint8_t *a = qa->data;
+    int32_t c[32 * 32];
+    for (int p0 = n0 / 16; p0 * 16 < n1; p0 += 2) {
+        const int two = p0 * 16 + 16 < n1;
+        const int8_t *w0 = w->wp + (size_t)p0 * 16 * kp, *w1 = w0 + (size_t)16 * kp;
+        for (int t = 0; t < T; t += 32) {
+            const uint8_t *a0 = a + (size_t)t * kp, *a1 = a0 + (size_t)16 * kp;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int k0 = 0; k0 < kp; k0 += 64) {
+                _tile_loadd(4, a0 + k0, kp);
+                _tile_loadd(5, a1 + k0, kp);
+                _tile_loadd(6, w0 + (size_t)k0 * 16, 64);
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(2, 5, 6);
+                if (two) {
+                    _tile_loadd(7, w1 + (size_t)k0 * 16, 64);
+                    _tile_dpbusd(1, 4, 7);
+                    _tile_dpbusd(3, 5, 7);
+                }
+            }
+            _tile_stored(0, c, 128);
+            _tile_stored(2, c + 16 * 32, 128);
+            if (two) {
+                _tile_stored(1, c + 16, 128);
+                _tile_stored(3, c + 16 * 32 + 16, 128);
+            }
+            int mr = T - t < 32 ? T - t : 32;
+            for (int p = 0; p < 1 + two; p++) {
+                int cc = (p0 + p) * 16, lo = n0 > cc ? n0 - cc : 0, hi = n1 - cc < 16 ? n1 - cc : 16;
+                __mmask16 m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+                __m512i ws = _mm512_maskz_loadu_epi32(m, w->wsum + cc);
+                __m512 sw = _mm512_maskz_loadu_ps(m, w->scale + cc);
+                __m512 bv = b ? _mm512_maskz_loadu_ps(m, b + cc) : _mm512_setzero_ps();
+                for (int i = 0; i < mr; i++) {
+                    __m512i acc = _mm512_loadu_si512(c + i * 32 + p * 16);
+                    __m512i v = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(qa->zp[t + i]), ws));
+                    size_t o = (size_t)(t + i) * ld + cc;
+                    if (out) {
+                        _mm512_mask_storeu_epi32(out + o, m, v);
+                    } else { /* vnni_mn's epilogue, the same operations */
+                        __m512 sc = _mm512_mul_ps(_mm512_set1_ps(qa->scale[t + i]), sw);
+                        _mm512_mask_storeu_ps(y + o, m, _mm512_add_ps(_mm512_mul_ps(sc, _mm512_cvtepi32_ps(v)), bv));
+                    }
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+static const ss_qgemm_kernel q_amx = {"amx-int8", 0, 32, 32, NULL, amx_cols};
 #endif
 
 /* ---------------------------------------------------------------- dispatch */
@@ -132,6 +311,7 @@ static int cpu_has(ss_qisa isa) {
     case SS_QISA_AVX512_VNNI:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    case SS_QISA_AMX: return cpu_has(SS_QISA_AVX512_VNNI) && ss_amx_available(1, 0);
     }
     return 0;
 #else
@@ -146,6 +326,7 @@ const ss_qgemm_kernel *ss_qgemm_for(ss_qisa isa) {
 #if SS_X86
     case SS_QISA_AVX2: return &q_avx2;
     case SS_QISA_AVX512_VNNI: return &q_vnni;
+    case SS_QISA_AMX: return &q_amx;
 #else
     default: return NULL;
 #endif
@@ -154,11 +335,12 @@ const ss_qgemm_kernel *ss_qgemm_for(ss_qisa isa) {
 }
 
 const ss_qgemm_kernel *ss_qgemm_best(void) {
-    int cap = SS_QISA_AVX512_VNNI;
+    int cap = SS_QISA_AMX;
     const char *env = getenv("SEMSEARCH_QISA");
     if (env) {
         if (!strcmp(env, "scalar")) cap = SS_QISA_SCALAR;
         else if (!strcmp(env, "avx2")) cap = SS_QISA_AVX2;
+        else if (!strcmp(env, "avx512-vnni")) cap = SS_QISA_AVX512_VNNI;
     }
     for (int i = cap; i >= 0; i--) {
         const ss_qgemm_kernel *k = ss_qgemm_for((ss_qisa)i);
@@ -206,11 +388,19 @@ static void qgemm(const ss_qgemm_kernel *kern, const ss_qact *a, const ss_qweigh
 void ss_qgemm_cols(const ss_qgemm_kernel *kern, const ss_qact *a, const ss_qweight *w, const float *b, float *y,
                    int n_total, int n0, int n1) {
     if (n1 <= n0 || a->T <= 0) return;
+    if (kern->cols) {
+        kern->cols(a, w, b, y, NULL, n_total, n0, n1);
+        return;
+    }
     qgemm(kern, a, w, b, y, NULL, n_total, n0, n1);
 }
 
 void ss_qgemm_cols_s32(const ss_qgemm_kernel *kern, const ss_qact *a, const ss_qweight *w, int32_t *acc, int ld,
                        int n0, int n1) {
     if (n1 <= n0 || a->T <= 0) return;
+    if (kern->cols) {
+        kern->cols(a, w, NULL, NULL, acc, ld, n0, n1);
+        return;
+    }
     qgemm(kern, a, w, NULL, NULL, acc, ld, n0, n1);
 }

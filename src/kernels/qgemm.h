@@ -15,7 +15,14 @@
  *                int32 — exact, unlike vpmaddubsw, whose int16 pair sums
  *                saturate at 255·127·2 > 32767;
  *   avx512-vnni  vpdpbusd (u8 × s8, four products summed into each int32 lane,
- *                no intermediate saturation) on 64-byte rows.
+ *                no intermediate saturation): an 8-row × 48-column register
+ *                tile over the weights' VNNI panels (ss_qweight.wp), each
+ *                4-byte activation group broadcast, the int32 → fp32
+ *                dequantisation and bias in the same pass;
+ *   amx-int8     tdpbusd (u8 × s8 tiles, exact int32) on the same panels:
+ *                32 × 32 output blocks of four 16 × 16 tiles, k in steps of
+ *                64, then the avx512 epilogue. Where the CPU and Linux allow
+ *                AMX (kernels/amx.h).
  * Since the int32 sums are identical and the dequantisation is one shared
  * scalar formula, every kernel set also gives bit-identical fp32 outputs.
  *
@@ -29,7 +36,7 @@
 
 #include "kernels/quant.h"
 
-typedef enum { SS_QISA_SCALAR = 0, SS_QISA_AVX2 = 1, SS_QISA_AVX512_VNNI = 2 } ss_qisa;
+typedef enum { SS_QISA_SCALAR = 0, SS_QISA_AVX2 = 1, SS_QISA_AVX512_VNNI = 2, SS_QISA_AMX = 3 } ss_qisa;
 
 typedef struct ss_qgemm_kernel {
     const char *name;
@@ -40,11 +47,17 @@ typedef struct ss_qgemm_kernel {
      * per row), w at column 0's (k_pad bytes per column). */
     void (*tile)(const void *a, size_t a_stride, const int8_t *w, int k_pad, int mr_, int nr_, int32_t *out,
                  int ldo);
+    /* When set, the whole column range in one call (its own blocking, the
+     * weights' panel layout ss_qweight.wp, the dequantisation vectorised):
+     * y (fp32, b may be NULL) or, when acc is non-NULL, the int32 sums. Same
+     * results bit for bit as the tile path with the scalar epilogue. */
+    void (*cols)(const ss_qact *a, const ss_qweight *w, const float *b, float *y, int32_t *acc, int ld, int n0,
+                 int n1);
 } ss_qgemm_kernel;
 
 /* The table for one ISA, NULL when this CPU (or build) cannot run it. */
 const ss_qgemm_kernel *ss_qgemm_for(ss_qisa isa);
-/* The best table this CPU runs; SEMSEARCH_QISA=scalar|avx2 caps it. */
+/* The best table this CPU runs; SEMSEARCH_QISA=scalar|avx2|avx512-vnni caps it. */
 const ss_qgemm_kernel *ss_qgemm_best(void);
 
 /* Columns [n0, n1) of y [a->T, n_total] (row stride n_total):

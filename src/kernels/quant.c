@@ -19,7 +19,9 @@ ss_status ss_qweight_init(ss_qweight *q, const float *w, int n, int k, ss_error 
     q->w = alloc64((size_t)n * kp);
     q->scale = malloc((size_t)n * sizeof(float));
     q->wsum = malloc((size_t)n * sizeof(int32_t));
-    if (!q->w || !q->scale || !q->wsum) {
+    const size_t panels = (size_t)(n + 15) / 16;
+    q->wp = alloc64(panels * 16 * (size_t)kp);
+    if (!q->w || !q->scale || !q->wsum || !q->wp) {
         ss_qweight_free(q);
         return ss_fail(err, SS_ERR_NOMEM, "int8 weights: out of memory for [%d, %d]", n, k);
     }
@@ -49,6 +51,13 @@ ss_status ss_qweight_init(ss_qweight *q, const float *w, int n, int k, ss_error 
         q->scale[r] = s;
         q->wsum[r] = sum;
     }
+    /* VNNI panels (quant.h): zero for the columns past n */
+    memset(q->wp, 0, panels * 16 * (size_t)kp);
+    for (int r = 0; r < n; r++) {
+        int8_t *panel = q->wp + (size_t)(r / 16) * 16 * kp;
+        const int8_t *qr = q->w + (size_t)r * kp;
+        for (int j = 0; j < kp; j++) panel[(size_t)(j / 4) * 64 + (r % 16) * 4 + j % 4] = qr[j];
+    }
     return SS_OK;
 }
 
@@ -56,6 +65,7 @@ void ss_qweight_free(ss_qweight *q) {
     free(q->w);
     free(q->scale);
     free(q->wsum);
+    free(q->wp);
     memset(q, 0, sizeof *q);
 }
 
@@ -72,10 +82,13 @@ static inline float round_even(float v) {
 
 ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err) {
     int kp = ss_qk_pad(k);
-    size_t esz = wide ? 2 : 1, bytes = (size_t)T * kp * esz;
+    /* rows rounded up to 32: the AMX kernel loads whole 16-row tiles (the
+     * outputs of the extra rows are never stored) */
+    size_t esz = wide ? 2 : 1, bytes = (size_t)(T + 31) / 32 * 32 * kp * esz;
     if (bytes > q->cap_bytes) {
         void *d = alloc64(bytes);
         if (!d) return ss_fail(err, SS_ERR_NOMEM, "int8 activations: out of memory for [%d, %d]", T, k);
+        memset(d, 0, bytes);
         free(q->data);
         q->data = d, q->cap_bytes = bytes;
     }
@@ -95,7 +108,7 @@ ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err) {
     return SS_OK;
 }
 
-void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1) {
+static void quantize_rows_scalar(ss_qact *q, const float *x, int t0, int t1) {
     const int k = q->k, kp = q->k_pad;
     for (int t = t0; t < t1; t++) {
         const float *xr = x + (size_t)t * k;
@@ -126,6 +139,74 @@ void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1) {
             memset(o + k, 0, (size_t)(kp - k));
         }
     }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define T_Q512 __attribute__((target("avx512f,avx512bw")))
+
+/* The scalar loop's arithmetic, 16 lanes at a time: exact min / max (vminps
+ * returns its second operand for a NaN, as the scalar comparison keeps lo),
+ * the same products, round-to-nearest-even (vrndscaleps, where the scalar
+ * code uses the 1.5·2^23 trick: both are exact RNE for |v| <= 255), the same
+ * clamp (vmaxps(v, 0) maps NaN to 0 like the scalar comparison). */
+T_Q512 static void quantize_rows_avx512(ss_qact *q, const float *x, int t0, int t1) {
+    const int k = q->k, kp = q->k_pad;
+    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+    for (int t = t0; t < t1; t++) {
+        const float *xr = x + (size_t)t * k;
+        __m512 lo = zero, hi = zero;
+        int j = 0;
+        for (; j + 16 <= k; j += 16) {
+            __m512 v = _mm512_loadu_ps(xr + j);
+            lo = _mm512_min_ps(v, lo), hi = _mm512_max_ps(v, hi);
+        }
+        if (j < k) {
+            __mmask16 m = (__mmask16)((1u << (k - j)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(m, xr + j);
+            lo = _mm512_min_ps(v, lo), hi = _mm512_max_ps(v, hi);
+        }
+        float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+        float s = h > l ? (h - l) / 255.0f : 1.0f, inv = 1.0f / s;
+        float zf = round_even(-l * inv);
+        int32_t zp = (int32_t)(zf < 0 ? 0 : (zf > 255 ? 255 : zf));
+        q->scale[t] = s, q->zp[t] = zp;
+        const __m512 vinv = _mm512_set1_ps(inv), vzp = _mm512_set1_ps((float)zp);
+        for (j = 0; j < kp; j += 16) {
+            __mmask16 m = j + 16 <= k ? (__mmask16)0xFFFF : (j < k ? (__mmask16)((1u << (k - j)) - 1) : 0);
+            __m512 v = _mm512_maskz_loadu_ps(m, xr + j);
+            v = _mm512_roundscale_ps(_mm512_mul_ps(v, vinv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, vzp), zero), top);
+            __m512i c = _mm512_maskz_mov_epi32(m, _mm512_cvttps_epi32(v)); /* padding codes are 0 */
+            if (q->wide) _mm256_store_si256((__m256i *)((int16_t *)q->data + (size_t)t * kp + j), _mm512_cvtepi32_epi16(c));
+            else _mm_store_si128((__m128i *)((uint8_t *)q->data + (size_t)t * kp + j), _mm512_cvtepi32_epi8(c));
+        }
+    }
+}
+
+static int q512_ok(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+#else
+static int q512_ok(void) { return 0; }
+#endif
+
+int ss_qact_simd_available(void) { return q512_ok(); }
+
+void ss_qact_quantize_rows_isa(ss_qact *q, const float *x, int t0, int t1, int simd) {
+#if defined(__x86_64__)
+    if (simd && q512_ok()) {
+        quantize_rows_avx512(q, x, t0, t1);
+        return;
+    }
+#endif
+    (void)simd;
+    quantize_rows_scalar(q, x, t0, t1);
+}
+
+void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1) {
+    ss_qact_quantize_rows_isa(q, x, t0, t1, 1);
 }
 
 ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, ss_error *err) {

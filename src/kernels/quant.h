@@ -38,6 +38,12 @@ typedef struct ss_qweight {
     int8_t *w;      /* [n, k_pad], 64-byte aligned */
     float *scale;   /* [n] s_w */
     int32_t *wsum;  /* [n] sum of row n's codes */
+    /* The same codes in the AVX-512 VNNI kernel's panel layout: 16-column
+     * panels (n rounded up to 16, zero columns), each k_pad / 4 groups of
+     * 64 bytes, byte 4·c + r of group g = w[16·p + c][4·g + r], i.e. what
+     * one vpdpbusd multiplies with a broadcast 4-byte activation group.
+     * Built at init on every CPU (it is a layout, not an ISA; n·k_pad bytes). */
+    int8_t *wp;     /* [ceil(n/16) · k_pad · 16], 64-byte aligned */
 } ss_qweight;
 
 /* Quantise w [n, k] (row-major, PyTorch's [out, in]). Non-finite weights are
@@ -65,6 +71,11 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
  * [t0, t1) from x (row stride k) and allocates nothing. */
 ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err);
 void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1);
+/* The same with the SIMD path chosen: simd 0 is the scalar reference, 1 the
+ * AVX-512 one (only where the CPU has AVX-512 F/BW; it writes the same codes,
+ * scales and zero points bit for bit). For tests and benchmarks. */
+void ss_qact_quantize_rows_isa(ss_qact *q, const float *x, int t0, int t1, int simd);
+int ss_qact_simd_available(void);
 void ss_qact_free(ss_qact *q);
 
 /* Row t's codes as unsigned values (either storage). */

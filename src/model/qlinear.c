@@ -87,5 +87,6 @@ int ss_compute_parse(const char *name) {
     if (!name) return -1;
     if (!strcmp(name, "fp32") || !strcmp(name, "float32")) return SS_COMPUTE_FP32;
     if (!strcmp(name, "int8")) return SS_COMPUTE_INT8;
+    if (!strcmp(name, "bf16") || !strcmp(name, "bfloat16")) return SS_COMPUTE_BF16;
     return -1;
 }

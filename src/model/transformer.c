@@ -11,6 +11,7 @@
 #include "core/fileio.h"
 #include "kernels/ops.h"
 #include "model/attention.h"
+#include "model/bflinear.h" /* bf16 hook */
 #include "model/qlinear.h" /* int8 hook */
 #include "model/safetensors.h"
 
@@ -194,6 +195,7 @@ fail:
 void ss_transformer_free(ss_transformer *tf) {
     free(tf->params);
     ss_tf_qweights_free(tf->q); /* int8 hook */
+    ss_tf_bweights_free(tf->bf); /* bf16 hook */
     memset(tf, 0, sizeof *tf);
 }
 
@@ -319,6 +321,7 @@ void ss_tf_work_free(ss_tf_work *w) {
     free(w->kt);
     free(w->bias);
     ss_qact_free(&w->qact); /* int8 hook */
+    ss_bact_free(&w->bact); /* bf16 hook */
     memset(w, 0, sizeof *w);
 }
 
@@ -509,10 +512,12 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
     /* ---- int8 hook (perf branch): with tf->q the four linears of a layer run
      * on int8 (model/qlinear.c); everything else is unchanged fp32 */
     if (tf->q && (s = ss_qact_reserve(&w->qact, T, FF > H ? FF : H, tf->q->kern->wide, err)) != SS_OK) return s;
-#define LINEAR(which, x, k, wf, bf, y, n)                                                \
+    if (tf->bf && (s = ss_bact_reserve(&w->bact, T, FF > H ? FF : H, err)) != SS_OK) return s; /* bf16 hook */
+#define LINEAR(which, x, k, wf, bias, y, n)                                                \
     do {                                                                                 \
-        if (tf->q) ss_qlinear(pool, tf->q, l, which, &w->qact, x, T, k, bf, y, n);       \
-        else linear(pool, x, T, k, wf, bf, y, n);                                        \
+        if (tf->q) ss_qlinear(pool, tf->q, l, which, &w->qact, x, T, k, bias, y, n);       \
+        else if (tf->bf) ss_bflinear(pool, tf->bf, l, which, &w->bact, x, T, k, bias, y, n); \
+        else linear(pool, x, T, k, wf, bias, y, n);                                        \
     } while (0)
     /* ---- end int8 hook */
     ss_pool_for(pool, (size_t)n_seq, embed_task, &f);

@@ -68,6 +68,7 @@
 #include <stdint.h>
 
 #include "core/threadpool.h"
+#include "kernels/bgemm.h"
 #include "kernels/quant.h"
 #include "model/config.h"
 #include "semsearch.h"
@@ -133,6 +134,9 @@ typedef struct ss_transformer {
     /* int8 hook (perf branch, model/qlinear.h): int8 linear weights, NULL for
      * fp32 compute; set by ss_tf_quantize, freed by ss_transformer_free */
     struct ss_tf_qweights *q;
+    /* bf16 hook (kern branch, model/bflinear.h): bf16 linear weights, NULL
+     * unless compute bf16; set by ss_tf_to_bf16, freed by ss_transformer_free */
+    struct ss_tf_bweights *bf;
 } ss_transformer;
 
 /* Load weights from DIR/model.safetensors for the given config; tensor names
@@ -186,6 +190,7 @@ typedef struct ss_tf_work {
     float *kt;           /* per thread: one head's keys transposed [d, Lmax] */
     float *bias;         /* per thread: MPNet relative bias by q - k [2·Lmax] */
     ss_qact qact;        /* int8 hook: the quantised input of the current linear */
+    ss_bact bact;        /* bf16 hook: the rounded input of the current linear */
 } ss_tf_work;
 
 void ss_tf_work_free(ss_tf_work *w);

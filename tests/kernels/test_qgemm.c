@@ -2,7 +2,7 @@
  * reference written here from quant.h's definitions:
  *   - quantisation: every weight / activation code reconstructs its input to
  *     within half a step; zero is exact; ranges, zero points and padding;
- *   - every kernel set this CPU runs (scalar, avx2, avx512-vnni) gives the
+ *   - every kernel set this CPU runs (scalar, avx2, avx512-vnni, amx-int8) gives the
  *     reference's int32 sums bit for bit, on odd shapes (k not a multiple of
  *     16/64, n not a multiple of the tile, T = 1..) and on any column split;
  *   - the fp32 outputs of all kernel sets are bit-identical;
@@ -21,7 +21,7 @@ static float frand(void) { /* uniform in [-1, 1) */
 }
 static float grand(void) { return (frand() + frand() + frand()) * 0.6f; }
 
-static const ss_qgemm_kernel *kernels[3];
+static const ss_qgemm_kernel *kernels[4];
 static int n_kernels;
 
 /* Reference: exact sums with the zero point removed, from the codes. */
@@ -90,6 +90,16 @@ static void run_shape(int T, int k, int n, int with_bias) {
         ss_qact a = {0};
         REQUIRE(ss_qact_quantize(&a, x, T, k, kern->wide, &err) == SS_OK);
         if (ki == 0 || kern->wide != kernels[0]->wide) check_quant(x, T, k, &a, w, n, &q);
+        if (ss_qact_simd_available()) { /* the AVX-512 quantiser writes the scalar one's codes */
+            ss_qact s0 = {0};
+            REQUIRE(ss_qact_reserve(&s0, T, k, kern->wide, &err) == SS_OK);
+            ss_qact_quantize_rows_isa(&s0, x, 0, T, 0);
+            ss_qact_quantize_rows_isa(&a, x, 0, T, 1);
+            CHECKF(!memcmp(s0.data, a.data, (size_t)T * a.k_pad * (kern->wide ? 2 : 1)) &&
+                       !memcmp(s0.scale, a.scale, sizeof(float) * T) && !memcmp(s0.zp, a.zp, sizeof(int32_t) * T),
+                   "T %d k %d wide %d: AVX-512 and scalar quantisation differ", T, k, kern->wide);
+            ss_qact_free(&s0);
+        }
         ref_s32(&a, &q, ref);
         /* full range, then three uneven column slices (as the encoder's pool splits them) */
         memset(acc, 0x55, sizeof(int32_t) * T * n);
@@ -184,15 +194,16 @@ static void edge_cases(void) {
 }
 
 int main(void) {
-    static const ss_qisa isas[] = {SS_QISA_SCALAR, SS_QISA_AVX2, SS_QISA_AVX512_VNNI};
-    static const char *names[] = {"scalar", "avx2", "avx512-vnni"};
-    for (int i = 0; i < 3; i++) {
+    static const ss_qisa isas[] = {SS_QISA_SCALAR, SS_QISA_AVX2, SS_QISA_AVX512_VNNI, SS_QISA_AMX};
+    static const char *names[] = {"scalar", "avx2", "avx512-vnni", "amx-int8"};
+    for (int i = 0; i < 4; i++) {
         const ss_qgemm_kernel *k = ss_qgemm_for(isas[i]);
         printf("kernel set %-12s %s\n", names[i], k ? "runs on this CPU: tested" : "not supported by this CPU: not run");
         if (k) kernels[n_kernels++] = k;
     }
     REQUIRE(n_kernels >= 1 && !strcmp(kernels[0]->name, "scalar"));
-    printf("best: %s\n", ss_qgemm_best()->name);
+    printf("best: %s; activation quantiser: %s\n", ss_qgemm_best()->name,
+           ss_qact_simd_available() ? "avx512 (tested against scalar)" : "scalar");
     edge_cases();
     static const int Ts[] = {1, 2, 3, 4, 5, 7, 13};
     static const int ks[] = {1, 15, 16, 17, 31, 33, 63, 64, 65, 100, 129};
@@ -204,5 +215,6 @@ int main(void) {
     run_shape(97, 384, 1152, 1);
     run_shape(50, 1536, 384, 1);
     run_shape(129, 384, 99, 0);
+    run_shape(33, 64, 40, 1); /* AMX: a 32-row block plus 1, an odd panel count */
     return TEST_REPORT();
 }

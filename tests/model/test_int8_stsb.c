@@ -10,7 +10,17 @@
  *   - the fp32 path of the same run still matches the goldens (cosine >= 0.99999),
  *     i.e. loading an int8 model changes nothing for fp32 models;
  *   - int8 results do not depend on the thread count (exact int32 sums; the
- *     fp32 parts are split by rows), bit for bit, n_threads 1 vs 2. */
+ *     fp32 parts are split by rows), bit for bit, n_threads 1 vs 2.
+ * tests/model/test_bf16_stsb.c runs the same checks for SS_COMPUTE_BF16 by
+ * defining the STSB_* parameters below before including this file. */
+#ifndef STSB_COMPUTE
+#define STSB_COMPUTE SS_COMPUTE_INT8
+#define STSB_NAME "int8"
+#define STSB_DESC "int8 linears"
+#define STSB_MAX_DROP 0.2
+#define STSB_MIN_COS 0.98
+#define STSB_MEAN_COS 0.995
+#endif
 #include "semsearch.h"
 #include "test.h"
 #include "test_util.h"
@@ -22,8 +32,8 @@ static float *encode_all(ss_compute comp, int threads, char **texts, size_t n, i
     ss_model_options mo = {.n_threads = threads, .compute = comp};
     ss_model *m = ss_model_load(SEMSEARCH_MODEL_DIR, &mo, &err);
     REQUIRE(m != NULL);
-    printf("%s: %s\n", comp == SS_COMPUTE_INT8 ? "int8" : "fp32", ss_model_describe(m));
-    CHECK((strstr(ss_model_describe(m), "int8 linears") != NULL) == (comp == SS_COMPUTE_INT8));
+    printf("%s: %s\n", comp == STSB_COMPUTE ? STSB_NAME : "fp32", ss_model_describe(m));
+    CHECK((strstr(ss_model_describe(m), STSB_DESC) != NULL) == (comp == STSB_COMPUTE));
     *d = ss_model_dim(m);
     float *emb = malloc(n * (size_t)*d * sizeof(float));
     REQUIRE(emb != NULL);
@@ -42,7 +52,7 @@ int main(void) {
     size_t ns = 2 * np; /* the STSb sentences */
     int d, d8;
     float *f32 = encode_all(SS_COMPUTE_FP32, 0, texts, ns, &d);
-    float *i8 = encode_all(SS_COMPUTE_INT8, 0, texts, ns, &d8);
+    float *i8 = encode_all(STSB_COMPUTE, 0, texts, ns, &d8);
     REQUIRE(d == 384 && d8 == d && nf >= ns * (size_t)d);
 
     double min_gold = 1, sum = 0, min_cos = 1;
@@ -56,21 +66,22 @@ int main(void) {
     double rho_ref = tu_read_json_number(GOLD "minilm_stsb.json", "spearman_x100");
     double rho32 = tu_stsb_spearman(f32, d, gold, (int)np), rho8 = tu_stsb_spearman(i8, d, gold, (int)np);
     printf("fp32 vs goldens: min cosine %.9f\n", min_gold);
-    printf("int8 vs fp32 over %zu sentences: mean cosine %.6f, min cosine %.6f (text %zu)\n", ns, sum / ns, min_cos,
-           worst);
-    printf("STSb test Spearman x100: reference %.4f, fp32 %.4f, int8 %.4f: int8 drop %.4f (bound 0.2)\n", rho_ref,
-           rho32, rho8, rho_ref - rho8);
+    printf(STSB_NAME " vs fp32 over %zu sentences: mean cosine %.6f, min cosine %.6f (text %zu)\n", ns, sum / ns,
+           min_cos, worst);
+    printf("STSb test Spearman x100: reference %.4f, fp32 %.4f, " STSB_NAME " %.4f: " STSB_NAME
+           " drop %.4f (bound %g)\n", rho_ref, rho32, rho8, rho_ref - rho8, STSB_MAX_DROP);
     CHECKF(min_gold >= 0.99999, "fp32 embeddings moved: min cosine to the goldens %.9f", min_gold);
     CHECKF(fabs(rho32 - rho_ref) <= 0.01, "fp32 Spearman %.4f vs reference %.4f", rho32, rho_ref);
-    CHECKF(rho_ref - rho8 <= 0.2, "int8 Spearman drop %.4f > 0.2", rho_ref - rho8);
-    CHECKF(min_cos >= 0.98, "int8 vs fp32 min cosine %.6f", min_cos);
-    CHECKF(sum / ns >= 0.995, "int8 vs fp32 mean cosine %.6f", sum / ns);
+    CHECKF(rho_ref - rho8 <= STSB_MAX_DROP, STSB_NAME " Spearman drop %.4f > %g", rho_ref - rho8, STSB_MAX_DROP);
+    CHECKF(min_cos >= STSB_MIN_COS, STSB_NAME " vs fp32 min cosine %.6f", min_cos);
+    CHECKF(sum / ns >= STSB_MEAN_COS, STSB_NAME " vs fp32 mean cosine %.6f", sum / ns);
 
-    /* thread-count independence of the int8 path, bit for bit */
+    /* thread-count independence of the reduced-precision path, bit for bit */
     size_t nt = 96;
-    float *a1 = encode_all(SS_COMPUTE_INT8, 1, texts, nt, &d8), *a2 = encode_all(SS_COMPUTE_INT8, 2, texts, nt, &d8);
-    CHECKF(!memcmp(a1, a2, nt * (size_t)d * sizeof(float)), "int8 embeddings differ between 1 and 2 threads");
-    CHECKF(!memcmp(a1, i8, nt * (size_t)d * sizeof(float)), "int8 embeddings differ between 1 thread and all cores");
+    float *a1 = encode_all(STSB_COMPUTE, 1, texts, nt, &d8), *a2 = encode_all(STSB_COMPUTE, 2, texts, nt, &d8);
+    CHECKF(!memcmp(a1, a2, nt * (size_t)d * sizeof(float)), STSB_NAME " embeddings differ between 1 and 2 threads");
+    CHECKF(!memcmp(a1, i8, nt * (size_t)d * sizeof(float)),
+           STSB_NAME " embeddings differ between 1 thread and all cores");
 
     free(a1), free(a2), free(f32), free(i8), free(gold), free(ref);
     for (size_t i = 0; i < n; i++) free(texts[i]);
