@@ -6,15 +6,15 @@
 # cosine, nDCG@10 etc. with pytrec_eval's definitions).
 #
 #   bench/train_scifact.sh OUT [BASE]      OUT: work folder (data, model, collection, logs)
-#   env: EPOCHS (3) LR (2e-5) BATCH (32) SEED (42) THREADS (2) SKIP_TRAIN (1: evaluate OUT/model only)
+#   env: EPOCHS (1) LR (5e-5) BATCH (32) SEED (42) THREADS (2) SKIP_TRAIN (1: evaluate OUT/model only)
 #        EVAL_BASE (1: also evaluate the un-tuned BASE the same way)
-# BASE defaults to models/all-MiniLM-L6-v2. CPU-heavy: on 2 idle cores training is ~1 s a step... the
-# corpus embedding ~5 min per model; on a shared machine much longer.
+# BASE defaults to models/all-MiniLM-L6-v2. CPU-heavy: measured at load 8-27, 28 training steps took 35 min and
+# the corpus add 14 min (docs/training.md); on idle cores a fraction of that.
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: bench/train_scifact.sh OUT [BASE]}
 BASE=${2:-models/all-MiniLM-L6-v2}
-EPOCHS=${EPOCHS:-3}; LR=${LR:-2e-5}; BATCH=${BATCH:-32}; SEED=${SEED:-42}; THREADS=${THREADS:-2}
+EPOCHS=${EPOCHS:-1}; LR=${LR:-5e-5}; BATCH=${BATCH:-32}; SEED=${SEED:-42}; THREADS=${THREADS:-2}
 mkdir -p "$OUT"
 [ -f "$OUT/beir/scifact/train.jsonl" ] || python3 bench/scifact_prep.py "$OUT/beir"
 D=$OUT/beir/scifact
