@@ -8,6 +8,20 @@
 
 #include <cblas.h>
 
+#include "core/threadpool.h"
+#include "kernels/ops.h"
+
+/* Fixed work blocks of the *_par kernels (shapes only, never thread counts). */
+enum {
+    PAR_COLS = 16,         /* columns of a parameter gradient summed over rows (one cache line) */
+    PAR_ROWS = 32,         /* rows of a row-wise op */
+    PAR_ELEMS = 16384,     /* elements of an elementwise op */
+    PAR_GEMM_ROWS = 128,   /* rows of dinp per sgemm (each packs W once) */
+    PAR_GEMM_FEATS = 96    /* output features of dW per sgemm (each packs inp once) */
+};
+
+static size_t blocks(size_t n, size_t b) { return (n + b - 1) / b; }
+
 /* ---- LayerNorm ---------------------------------------------------------- */
 
 void ss_ref_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
@@ -48,6 +62,45 @@ void ss_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
     }
 }
 
+typedef struct ln_bjob {
+    float *dinp, *dw, *db;
+    const float *dout, *inp, *w, *mean, *rstd;
+    int N, C;
+    size_t row_tasks;
+} ln_bjob;
+
+static void ln_btask(void *arg, size_t i, int thread) {
+    (void)thread;
+    const ln_bjob *j = arg;
+    const int C = j->C;
+    if (i < j->row_tasks) { /* dinp for rows [r0, r1): the serial kernel on them */
+        int r0 = (int)i * PAR_ROWS, r1 = r0 + PAR_ROWS < j->N ? r0 + PAR_ROWS : j->N;
+        size_t o = (size_t)r0 * C;
+        ss_layernorm_backward(j->dinp + o, NULL, NULL, j->dout + o, j->inp + o, j->w, j->mean + r0, j->rstd + r0,
+                              r1 - r0, C);
+        return;
+    }
+    /* dw, db for columns [c0, c1), rows in order: the serial kernel's sums */
+    int c0 = (int)(i - j->row_tasks) * PAR_COLS, c1 = c0 + PAR_COLS < C ? c0 + PAR_COLS : C;
+    for (int r = 0; r < j->N; r++) {
+        const float *x = j->inp + (size_t)r * C, *dy = j->dout + (size_t)r * C;
+        float m = j->mean[r], rs = j->rstd[r];
+        for (int c = c0; c < c1; c++) {
+            float n = (x[c] - m) * rs;
+            if (j->db) j->db[c] += dy[c];
+            if (j->dw) j->dw[c] += n * dy[c];
+        }
+    }
+}
+
+void ss_layernorm_backward_par(ss_pool *pool, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                               const float *w, const float *mean, const float *rstd, int N, int C) {
+    if (N <= 0) return;
+    ln_bjob j = {dinp, dw, db, dout, inp, w, mean, rstd, N, C, dinp ? blocks((size_t)N, PAR_ROWS) : 0};
+    size_t col_tasks = dw || db ? blocks((size_t)C, PAR_COLS) : 0;
+    ss_pool_for(pool, j.row_tasks + col_tasks, ln_btask, &j);
+}
+
 /* ---- GELU ---------------------------------------------------------------- */
 
 void ss_gelu_backward(float *dinp, const float *x, const float *dout, size_t n) {
@@ -71,6 +124,26 @@ void ss_gelu_tanh_backward(float *dinp, const float *x, const float *dout, size_
         float dleft = 0.5f * right, dtanh = 1.0f - t * t, dinner = beta * (1.0f + 3.0f * kappa * v2);
         dinp[i] += dout[i] * (dleft + left * dtanh * dinner);
     }
+}
+
+typedef struct gelu_bjob {
+    float *dinp;
+    const float *x, *dout;
+    size_t n;
+    int tanh_form;
+} gelu_bjob;
+
+static void gelu_btask(void *arg, size_t i, int thread) {
+    (void)thread;
+    const gelu_bjob *j = arg;
+    size_t o = i * PAR_ELEMS, n = o + PAR_ELEMS < j->n ? PAR_ELEMS : j->n - o;
+    if (j->tanh_form) ss_gelu_tanh_backward(j->dinp + o, j->x + o, j->dout + o, n);
+    else ss_gelu_backward(j->dinp + o, j->x + o, j->dout + o, n);
+}
+
+void ss_gelu_backward_par(ss_pool *pool, int tanh_form, float *dinp, const float *x, const float *dout, size_t n) {
+    gelu_bjob j = {dinp, x, dout, n, tanh_form};
+    ss_pool_for(pool, blocks(n, PAR_ELEMS), gelu_btask, &j);
 }
 
 /* ---- softmax ------------------------------------------------------------ */
@@ -143,49 +216,87 @@ void ss_ref_attention_forward(float *ctx, int ld_ctx, float *att, const float *q
     }
 }
 
-void ss_attention_backward(float *dq, float *dk, float *dv, int ld_d, float *datt_scores, const float *dctx,
-                           int ld_ctx, const float *att, const float *q, const float *k, const float *v, int ld,
-                           const int *seq_off, int n_seq, int n_heads, int d, float *scratch) {
+/* One (sequence, head): rows t0 .. t0+L-1, columns h*d .. h*d+d-1 of dq, dk,
+ * dv; p / datt point at this head's L x L block. */
+static void attention_backward_head(float *dq, float *dk, float *dv, int ld_d, float *datt, const float *dctx,
+                                    int ld_ctx, const float *att, const float *q, const float *k, const float *v,
+                                    int ld, int t0, int L, int h, int d, float *scratch) {
     float scale = 1.0f / sqrtf((float)d);
-    size_t aoff = 0;
-    for (int b = 0; b < n_seq; b++) {
-        int t0 = seq_off[b], L = seq_off[b + 1] - seq_off[b];
-        for (int h = 0; h < n_heads; h++, aoff += (size_t)L * L) {
-            for (int i = 0; i < L; i++) {
-                const float *p = att + aoff + (size_t)i * L;
-                const float *dci = dctx + (size_t)(t0 + i) * ld_ctx + h * d;
-                /* dp[j] = dctx_i · v_j ; dv_j += p_ij dctx_i */
-                float *dp = scratch;
-                for (int j = 0; j < L; j++) {
-                    const float *vj = v + (size_t)(t0 + j) * ld + h * d;
-                    float *dvj = dv + (size_t)(t0 + j) * ld_d + h * d;
-                    float s = 0;
-                    for (int c = 0; c < d; c++) {
-                        s += dci[c] * vj[c];
-                        dvj[c] += p[j] * dci[c];
-                    }
-                    dp[j] = s;
-                }
-                /* softmax backward in place: dp becomes dscores (biased, scaled) */
-                double dot = 0;
-                for (int j = 0; j < L; j++) dot += (double)p[j] * dp[j];
-                for (int j = 0; j < L; j++) dp[j] = p[j] * (dp[j] - (float)dot);
-                if (datt_scores)
-                    for (int j = 0; j < L; j++) datt_scores[aoff + (size_t)i * L + j] += dp[j];
-                const float *qi = q + (size_t)(t0 + i) * ld + h * d;
-                float *dqi = dq + (size_t)(t0 + i) * ld_d + h * d;
-                for (int j = 0; j < L; j++) {
-                    float g = dp[j] * scale;
-                    const float *kj = k + (size_t)(t0 + j) * ld + h * d;
-                    float *dkj = dk + (size_t)(t0 + j) * ld_d + h * d;
-                    for (int c = 0; c < d; c++) {
-                        dqi[c] += g * kj[c];
-                        dkj[c] += g * qi[c];
-                    }
-                }
+    for (int i = 0; i < L; i++) {
+        const float *p = att + (size_t)i * L;
+        const float *dci = dctx + (size_t)(t0 + i) * ld_ctx + h * d;
+        /* dp[j] = dctx_i · v_j ; dv_j += p_ij dctx_i */
+        float *dp = scratch;
+        for (int j = 0; j < L; j++) {
+            const float *vj = v + (size_t)(t0 + j) * ld + h * d;
+            float *dvj = dv + (size_t)(t0 + j) * ld_d + h * d;
+            float s = 0;
+            for (int c = 0; c < d; c++) {
+                s += dci[c] * vj[c];
+                dvj[c] += p[j] * dci[c];
+            }
+            dp[j] = s;
+        }
+        /* softmax backward in place: dp becomes dscores (biased, scaled) */
+        double dot = 0;
+        for (int j = 0; j < L; j++) dot += (double)p[j] * dp[j];
+        for (int j = 0; j < L; j++) dp[j] = p[j] * (dp[j] - (float)dot);
+        if (datt)
+            for (int j = 0; j < L; j++) datt[(size_t)i * L + j] += dp[j];
+        const float *qi = q + (size_t)(t0 + i) * ld + h * d;
+        float *dqi = dq + (size_t)(t0 + i) * ld_d + h * d;
+        for (int j = 0; j < L; j++) {
+            float g = dp[j] * scale;
+            const float *kj = k + (size_t)(t0 + j) * ld + h * d;
+            float *dkj = dk + (size_t)(t0 + j) * ld_d + h * d;
+            for (int c = 0; c < d; c++) {
+                dqi[c] += g * kj[c];
+                dkj[c] += g * qi[c];
             }
         }
     }
+}
+
+void ss_attention_backward(float *dq, float *dk, float *dv, int ld_d, float *datt_scores, const float *dctx,
+                           int ld_ctx, const float *att, const float *q, const float *k, const float *v, int ld,
+                           const int *seq_off, int n_seq, int n_heads, int d, float *scratch) {
+    size_t aoff = 0;
+    for (int b = 0; b < n_seq; b++) {
+        int t0 = seq_off[b], L = seq_off[b + 1] - seq_off[b];
+        for (int h = 0; h < n_heads; h++, aoff += (size_t)L * L)
+            attention_backward_head(dq, dk, dv, ld_d, datt_scores ? datt_scores + aoff : NULL, dctx, ld_ctx,
+                                    att + aoff, q, k, v, ld, t0, L, h, d, scratch);
+    }
+}
+
+typedef struct attn_bjob {
+    float *dq, *dk, *dv, *datt, *scratch;
+    const float *dctx, *att, *q, *k, *v;
+    const size_t *att_off;
+    const int *seq_off;
+    int ld_d, ld_ctx, ld, n_heads, d, Lmax;
+} attn_bjob;
+
+static void attn_btask(void *arg, size_t i, int thread) {
+    const attn_bjob *j = arg;
+    int b = (int)i / j->n_heads, h = (int)i % j->n_heads;
+    int t0 = j->seq_off[b], L = j->seq_off[b + 1] - t0;
+    size_t aoff = j->att_off[b] + (size_t)h * L * L;
+    attention_backward_head(j->dq, j->dk, j->dv, j->ld_d, j->datt ? j->datt + aoff : NULL, j->dctx, j->ld_ctx,
+                            j->att + aoff, j->q, j->k, j->v, j->ld, t0, L, h, j->d,
+                            j->scratch + (size_t)thread * j->Lmax);
+}
+
+void ss_attention_backward_par(ss_pool *pool, float *dq, float *dk, float *dv, int ld_d, float *datt_scores,
+                               const float *dctx, int ld_ctx, const float *att, const size_t *att_off, const float *q,
+                               const float *k, const float *v, int ld, const int *seq_off, int n_seq, int n_heads,
+                               int d, float *scratch) {
+    int Lmax = 0;
+    for (int b = 0; b < n_seq; b++)
+        if (seq_off[b + 1] - seq_off[b] > Lmax) Lmax = seq_off[b + 1] - seq_off[b];
+    attn_bjob j = {dq, dk, dv, datt_scores, scratch, dctx, att, q, k, v, att_off, seq_off, ld_d, ld_ctx, ld,
+                   n_heads, d, Lmax};
+    ss_pool_for(pool, (size_t)n_seq * n_heads, attn_btask, &j);
 }
 
 /* ---- Linear ----------------------------------------------------------------- */
@@ -200,6 +311,44 @@ void ss_linear_backward(float *dinp, float *dW, float *db, const float *dout, co
             for (int j = 0; j < n; j++) db[j] += dout[(size_t)r * n + j];
 }
 
+typedef struct lin_bjob {
+    float *dinp, *dW, *db;
+    const float *dout, *inp, *W;
+    int m, k, n;
+    size_t row_tasks;
+} lin_bjob;
+
+static void lin_btask(void *arg, size_t i, int thread) {
+    (void)thread;
+    const lin_bjob *j = arg;
+    if (i < j->row_tasks) { /* dinp rows [r0, r1) += dout[r0:r1] · W */
+        int r0 = (int)i * PAR_GEMM_ROWS, r = j->m - r0 < PAR_GEMM_ROWS ? j->m - r0 : PAR_GEMM_ROWS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, j->k, j->n, 1.0f, j->dout + (size_t)r0 * j->n,
+                    j->n, j->W, j->k, 1.0f, j->dinp + (size_t)r0 * j->k, j->k);
+        return;
+    }
+    /* output features [f0, f0 + nf): dW rows += dout[:, f]ᵀ · inp, db[f] += Σ_rows dout[:, f] */
+    int f0 = (int)(i - j->row_tasks) * PAR_GEMM_FEATS, nf = j->n - f0 < PAR_GEMM_FEATS ? j->n - f0 : PAR_GEMM_FEATS;
+    if (j->dW)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nf, j->k, j->m, 1.0f, j->dout + f0, j->n, j->inp, j->k,
+                    1.0f, j->dW + (size_t)f0 * j->k, j->k);
+    if (j->db)
+        for (int r = 0; r < j->m; r++)
+            for (int f = f0; f < f0 + nf; f++) j->db[f] += j->dout[(size_t)r * j->n + f];
+}
+
+void ss_linear_backward_par(ss_pool *pool, float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                            const float *W, int m, int k, int n) {
+    if (m <= 0) return;
+    if (ss_blas_threads() > 1) { /* OpenBLAS spreads each sgemm over its own threads */
+        ss_linear_backward(dinp, dW, db, dout, inp, W, m, k, n);
+        return;
+    }
+    lin_bjob j = {dinp, dW, db, dout, inp, W, m, k, n, dinp ? blocks((size_t)m, PAR_GEMM_ROWS) : 0};
+    size_t feat_tasks = dW || db ? blocks((size_t)n, PAR_GEMM_FEATS) : 0;
+    ss_pool_for(pool, j.row_tasks + feat_tasks, lin_btask, &j);
+}
+
 /* ---- embedding ---------------------------------------------------------------- */
 
 void ss_embedding_backward(float *dtable, const float *dout, const int32_t *ids, int n_tokens, int H) {
@@ -208,6 +357,30 @@ void ss_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
         const float *g = dout + (size_t)t * H;
         for (int c = 0; c < H; c++) row[c] += g[c];
     }
+}
+
+typedef struct emb_bjob {
+    float *dtable;
+    const float *dout;
+    const int32_t *ids;
+    int n_tokens, H;
+} emb_bjob;
+
+static void emb_btask(void *arg, size_t i, int thread) {
+    (void)thread;
+    const emb_bjob *j = arg;
+    int c0 = (int)i * PAR_COLS, c1 = c0 + PAR_COLS < j->H ? c0 + PAR_COLS : j->H;
+    for (int t = 0; t < j->n_tokens; t++) {
+        float *row = j->dtable + (size_t)j->ids[t] * j->H;
+        const float *g = j->dout + (size_t)t * j->H;
+        for (int c = c0; c < c1; c++) row[c] += g[c];
+    }
+}
+
+void ss_embedding_backward_par(ss_pool *pool, float *dtable, const float *dout, const int32_t *ids, int n_tokens,
+                               int H) {
+    emb_bjob j = {dtable, dout, ids, n_tokens, H};
+    ss_pool_for(pool, blocks((size_t)H, PAR_COLS), emb_btask, &j);
 }
 
 /* ---- dropout -------------------------------------------------------------------- */

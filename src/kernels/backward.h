@@ -12,7 +12,13 @@
  * the production ones and use the same activation layout.
  *
  * All functions are reentrant and keep no state; none is thread-safe on
- * shared output buffers. */
+ * shared output buffers.
+ *
+ * The *_par variants run the same arithmetic over an ss_pool (NULL: inline)
+ * and give bit-identical results for every pool size: work is cut into pieces
+ * whose bounds depend only on the shapes (rows, columns of the gradient
+ * being summed, (sequence, head) pairs), never on the thread count, and every
+ * sum keeps the serial kernel's order. */
 #ifndef SS_KERNELS_BACKWARD_H
 #define SS_KERNELS_BACKWARD_H
 
@@ -20,6 +26,7 @@
 #include <stdint.h>
 
 #include "kernels/rng.h"
+#include "semsearch.h" /* ss_pool */
 
 /* ---- LayerNorm over rows of width C ------------------------------------- */
 
@@ -29,6 +36,10 @@ void ss_ref_layernorm_forward(float *out, float *mean, float *rstd, const float 
 /* dinp, dw, db += ... (any of them may be NULL). */
 void ss_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                            const float *mean, const float *rstd, int N, int C);
+/* The same, dinp by rows and dw / db by column blocks (each summed over the
+ * rows in order, as the serial kernel): bit-identical to it. */
+void ss_layernorm_backward_par(ss_pool *pool, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                               const float *w, const float *mean, const float *rstd, int N, int C);
 
 /* ---- GELU (on the pre-activation values x) ------------------------------ */
 
@@ -36,6 +47,8 @@ void ss_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
 void ss_gelu_backward(float *dinp, const float *x, const float *dout, size_t n);
 /* tanh approximation ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"). */
 void ss_gelu_tanh_backward(float *dinp, const float *x, const float *dout, size_t n);
+/* Either of the two (tanh != 0: the tanh form) over fixed blocks of elements. */
+void ss_gelu_backward_par(ss_pool *pool, int tanh_form, float *dinp, const float *x, const float *dout, size_t n);
 
 /* ---- softmax with scale and padding mask -------------------------------- */
 
@@ -62,16 +75,32 @@ void ss_ref_attention_forward(float *ctx, int ld_ctx, float *att, const float *q
 void ss_attention_backward(float *dq, float *dk, float *dv, int ld_d, float *datt_scores, const float *dctx,
                            int ld_ctx, const float *att, const float *q, const float *k, const float *v, int ld,
                            const int *seq_off, int n_seq, int n_heads, int d, float *scratch);
+/* The same, one (sequence, head) pair per task (they write disjoint columns /
+ * rows); att_off[b] is sequence b's offset in att (n_seq + 1 entries, as
+ * ss_tf_acts.att_off); scratch needs ss_pool_threads(pool) × Lmax floats. */
+void ss_attention_backward_par(ss_pool *pool, float *dq, float *dk, float *dv, int ld_d, float *datt_scores,
+                               const float *dctx, int ld_ctx, const float *att, const size_t *att_off, const float *q,
+                               const float *k, const float *v, int ld, const int *seq_off, int n_seq, int n_heads,
+                               int d, float *scratch);
 
 /* ---- Linear: y[m, n] = x[m, k] · W[n, k]ᵀ + b[n] -------------------------
  * dinp += dout·W, dW += doutᵀ·inp, db += Σ_rows dout (OpenBLAS sgemm with
  * beta = 1; any output may be NULL). */
 void ss_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp, const float *W,
                         int m, int k, int n);
+/* The same over the pool when OpenBLAS runs single-threaded (the CLI's
+ * setting; otherwise OpenBLAS's own threads run ss_linear_backward): dinp in
+ * blocks of rows, dW and db in blocks of output features, one serial sgemm
+ * each. Results do not depend on the pool size (the blocks are fixed). */
+void ss_linear_backward_par(ss_pool *pool, float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                            const float *W, int m, int k, int n);
 
 /* ---- embedding lookup: out[t] = table[ids[t]] ----------------------------
  * dtable[ids[t]] += dout[t] (scatter-add; repeated ids sum). */
 void ss_embedding_backward(float *dtable, const float *dout, const int32_t *ids, int n_tokens, int H);
+/* The same by column blocks (each token's rows in order): bit-identical. */
+void ss_embedding_backward_par(ss_pool *pool, float *dtable, const float *dout, const int32_t *ids, int n_tokens,
+                               int H);
 
 /* ---- dropout -------------------------------------------------------------
  * out = inp * mask / (1 - p) with mask[i] = 1 with probability 1 - p, drawn

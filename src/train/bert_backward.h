@@ -24,10 +24,13 @@ typedef struct ss_tf_bwork {
     float *dfch;         /* [T, I] gradient of fch */
     float *dqkv;         /* [T, 3H] */
     float *datt;         /* [att_len] gradient of the attention scores (MPNet's bias) */
-    float *scratch;      /* [Lmax] */
+    float *scratch;      /* [threads × Lmax] */
     int cap_L;
+    ss_pool *pool;       /* set by the caller (NULL: one thread); the work is spread over it, with
+                          * results bit-identical for every pool size (kernels/backward.h, *_par) */
 } ss_tf_bwork;
 
+/* Frees the buffers; the pool (not owned) is kept. */
 void ss_tf_bwork_free(ss_tf_bwork *b);
 
 /* grads (n_params floats, tf's layout) += d loss / d params, given dout =

@@ -24,6 +24,8 @@ typedef struct ss_adamw {
     int64_t t;                                  /* steps taken */
     size_t n;
     float *m, *v; /* first and second moments [n], owned */
+    ss_pool *pool; /* not owned, NULL: one thread; the update is elementwise, so any pool
+                    * size gives the same parameters */
 } ss_adamw;
 
 /* model.fit's defaults; m and v zeroed for n parameters. */
@@ -38,6 +40,10 @@ void ss_adamw_step(ss_adamw *o, float *params, const float *grads, const ss_para
 /* clip_grad_norm_(max_norm): scales g by min(1, max_norm / (norm + 1e-6));
  * returns the norm before clipping. */
 float ss_clip_grad_norm(float *g, size_t n, float max_norm);
+/* The same over a pool: the squares are summed (in double) per fixed block of
+ * elements and the block sums added in order, so the norm does not depend on
+ * the pool size (it may differ from ss_clip_grad_norm's in the last bit). */
+float ss_clip_grad_norm_par(ss_pool *pool, float *g, size_t n, float max_norm);
 
 typedef enum {
     SS_SCHED_CONSTANT,        /* constantlr */

@@ -97,6 +97,7 @@ ss_status ss_train_step_run(ss_train_step *s, const ss_transformer *tf, const ss
     ss_status rc = reserve(s, S, T, P, H, err);
     if (rc != SS_OK) return rc;
     s->work.acts.keep_all = 1;
+    s->bwork.pool = pool;
     int *loc_off = malloc(sizeof(int) * (S + 1));
     if (!loc_off) return ss_fail(err, SS_ERR_NOMEM, "train step: out of memory");
     /* GradCache (CachedMNRL): embed mini-batches, take the loss and its embedding gradients over the

@@ -190,6 +190,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     }
     if ((rc = ss_adamw_init(&opt, mp.tf.n_params, err)) != SS_OK) goto done;
     opt.lr = o->lr;
+    opt.pool = pool;
     opt.weight_decay = o->weight_decay;
     ss_param_range ranges[2 * SS_TF_N_TENSORS];
     int nr = ss_tf_param_groups(&mp.tf, ranges);
@@ -248,7 +249,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
                 rc = ss_fail(err, SS_ERR_INVALID, "step %lld: the loss is %f", (long long)s, loss);
                 goto done;
             }
-            float gn = ss_clip_grad_norm(grads, mp.tf.n_params, o->max_grad_norm);
+            float gn = ss_clip_grad_norm_par(pool, grads, mp.tf.n_params, o->max_grad_norm);
             double lr = o->lr * ss_schedule_factor(o->schedule, s, warm, total);
             ss_adamw_step(&opt, mp.tf.params, grads, ranges, nr, lr);
             if (s == 0) res->first_loss = loss;

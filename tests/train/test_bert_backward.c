@@ -7,6 +7,7 @@
  * (max |got - want| over max |want| of the tensor; the worst tensor is
  * reported); then 10 steps of fit's optimiser (AdamW, no_decay groups, clip
  * 1.0, WarmupLinear) whose losses match the reference's to 1e-3. */
+#include "kernels/ops.h"
 #include "model/config.h"
 #include "model/transformer.h"
 #include "train/bert_backward.h"
@@ -236,6 +237,8 @@ static void run(const char *model, const char *golden, ss_loss_kind kind, int mi
 }
 
 int main(void) {
+    /* the CLI's setting: the backward's GEMMs then run through the pool (ss_linear_backward_par) */
+    ss_blas_set_single_threaded();
     run("bert-mean-normalize", "bert_mnrl.bin", SS_LOSS_MNRL, 0);
     run("bert-mean-normalize", "bert_cosine.bin", SS_LOSS_COSINE, 0);
     run("mpnet-mean-normalize", "mpnet_mnrl.bin", SS_LOSS_MNRL, 0);
