@@ -117,6 +117,8 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         {"scheduler", 0, CLI_STRING, &scheduler, "NAME", "constantlr | warmupconstant | warmuplinear | warmupcosine"},
         {"max-grad-norm", 0, CLI_FLOAT, &max_grad_norm, "X", "gradient clipping (1)", .flo = 0, .fhi = 1e30},
         {"seed", 0, CLI_FLOAT, &seed, "N", "shuffling / dropout seed (42)", .flo = 0, .fhi = 9007199254740992.0},
+        {"no-dropout", 0, CLI_SET, &o.dropout, NULL,
+         "train without dropout (default: config.json's hidden / attention dropout, as model.train())", .set = 0},
         {"threads", 0, CLI_INT, &o.n_threads, "N", "threads (0 = all cores)", .hi = CLI_THREADS},
         {"log", 0, CLI_STRING, &o.log_csv, "FILE", "CSV log: step, epoch, loss, lr, grad norm"},
         {"scale", 0, CLI_FLOAT, &scale, "X", "loss scale (MNRL / CoSENT: 20)", .flo = 0, .fhi = 1e6},

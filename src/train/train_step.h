@@ -21,6 +21,13 @@ typedef struct ss_train_step {
     ss_tf_bwork bwork; /* backward scratch */
     float *pooled, *emb, *demb, *dpooled, *dhidden; /* [S, P], [S, P], [S, P], [S, P], [T, H] */
     int cap_S, cap_T, P;
+    /* dropout (model.train()): set by the caller before a run; off when 0.
+     * A forward over sequences [q0, q1) numbers its mask rows from token
+     * seq_off[q0] and sequence q0: GradCache's mini-batches (and their
+     * re-forwards) draw exactly the whole batch's masks. */
+    int dropout;
+    float p_hidden, p_attn;
+    uint64_t drop_seed;
 } ss_train_step;
 
 void ss_train_step_free(ss_train_step *s);

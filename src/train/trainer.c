@@ -12,6 +12,7 @@
 #include <errno.h>
 
 #include "core/error.h"
+#include "kernels/rng.h"
 #include "model/config.h"
 #include "model/transformer.h"
 #include "train/bert_backward.h"
@@ -33,6 +34,7 @@ void ss_train_options_default(ss_train_options *o) {
     o->schedule = SS_SCHED_WARMUP_LINEAR;
     o->seed = 42;
     o->no_duplicates = -1;
+    o->dropout = 1;
 }
 
 /* ---- checkpoints ------------------------------------------------------------------ */
@@ -240,6 +242,11 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             if (d.labels)
                 for (int i = 0; i < n; i++) labels[i] = d.labels[rows[i]];
             memset(grads, 0, sizeof(float) * mp.tf.n_params);
+            /* this step's dropout masks: a function of the seed and the step only (resume replays them) */
+            step.dropout = o->dropout, step.p_hidden = mp.cfg.hidden_dropout, step.p_attn = mp.cfg.attn_dropout;
+            uint64_t ds = o->seed ^ 0x64726f706f7574ull; /* "dropout" */
+            ds += (uint64_t)s * 0x9E3779B97F4A7C15ull;
+            step.drop_seed = ss_splitmix64(&ds);
             double loss = 0;
             rc = ss_train_step_run(&step, &mp.tf, &mp.st, pool, ids, off, n_cols, n, &lc, d.labels ? labels : NULL,
                                    grads, &loss, NULL, err);

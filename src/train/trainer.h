@@ -31,6 +31,7 @@ typedef struct ss_train_options {
     uint64_t seed;        /* 42 */
     int no_duplicates;    /* -1: on for the in-batch-negative losses (MNRL family) */
     int n_threads;        /* 0: all cores */
+    int dropout;          /* 1 (default): config.json's dropout in the training forward, as model.train(); 0: off */
     const char *log_csv;  /* optional: step,epoch,loss,lr,grad_norm per step */
     /* checkpoints: the whole training state (parameters, Adam moments and step, the batcher's
      * order, position and RNG) so that a resumed run continues bit-identically */
