@@ -102,6 +102,33 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* The evaluator of a run (STS, IR or triplets): one score, higher is better, and a second figure. */
+typedef struct {
+    int kind; /* 0 none, 1 STS, 2 IR, 3 triplets */
+    ss_dataset ds;
+    ss_ir_data ir;
+} evaluator;
+
+static void evaluator_free(evaluator *e) {
+    if (e->kind == 1 || e->kind == 3) ss_dataset_free(&e->ds);
+    if (e->kind == 2) ss_ir_data_free(&e->ir);
+    e->kind = 0;
+}
+
+static ss_status evaluator_open(evaluator *e, const ss_train_options *o, ss_error *err) {
+    int n = !!o->eval_sts + !!o->eval_ir + !!o->eval_triplet;
+    memset(e, 0, sizeof *e);
+    if (n > 1) return ss_fail(err, SS_ERR_INVALID, "one evaluator per run: STS, IR or triplets");
+    ss_status rc = SS_OK;
+    if (o->eval_sts && (rc = ss_dataset_load(&e->ds, o->eval_sts, &o->eval_data, err)) == SS_OK) e->kind = 1;
+    if (o->eval_ir && (rc = ss_ir_data_load_spec(&e->ir, o->eval_ir, err)) == SS_OK) e->kind = 2;
+    if (o->eval_triplet && (rc = ss_dataset_load(&e->ds, o->eval_triplet, &o->eval_data, err)) == SS_OK) {
+        e->kind = 3;
+        if (e->ds.n_cols != 3) rc = ss_fail(err, SS_ERR_INVALID, "%s: triplets need 3 text columns", o->eval_triplet);
+    }
+    return rc;
+}
+
 typedef struct {
     ss_model *m; /* tokenizer and configs (its own weights are not trained) */
     ss_tf_config cfg;
@@ -114,6 +141,21 @@ static void parts_free(model_parts *p) {
     if (p->have_tf) ss_transformer_free(&p->tf);
     if (p->have_st) ss_st_config_free(&p->st);
     ss_model_free(p->m);
+}
+
+static ss_status evaluator_run(const evaluator *e, model_parts *mp, ss_pool *pool, double *score, double *second,
+                               ss_error *err) {
+    if (e->kind == 1) return ss_eval_sts(&mp->tf, &mp->st, mp->m, pool, &e->ds, score, second, err);
+    if (e->kind == 2) {
+        ss_ir_result r;
+        ss_status rc = ss_eval_ir(&mp->tf, &mp->st, mp->m, pool, &e->ir, &r, err);
+        *score = 100 * r.map100, *second = 100 * r.ndcg10;
+        return rc;
+    }
+    ss_triplet_result r;
+    ss_status rc = ss_eval_triplet(&mp->tf, &mp->st, mp->m, pool, &e->ds, &r, err);
+    *score = 100 * r.cosine, *second = 100 * r.euclidean;
+    return rc;
 }
 
 ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error *err) {
@@ -155,7 +197,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     ss_adamw opt = {0};
     ss_train_step step = {0};
     ss_train_batcher bt = {0};
-    ss_dataset ev = {0};
+    evaluator ev = {0};
     int have_ev = 0;
     res->best_eval = -INFINITY;
     if (!mp.m) {
@@ -203,11 +245,12 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
         }
         fprintf(csv, "step,epoch,loss,lr,grad_norm\n");
     }
-    if (o->eval_sts) {
-        if ((rc = ss_dataset_load(&ev, o->eval_sts, &o->eval_data, err)) != SS_OK) goto done;
-        have_ev = 1;
+    if (o->eval_sts || o->eval_ir || o->eval_triplet) {
+        rc = evaluator_open(&ev, o, err);
+        have_ev = ev.kind != 0;
+        if (rc != SS_OK) goto done;
         double sp, pe;
-        if ((rc = ss_eval_sts(&mp.tf, &mp.st, mp.m, pool, &ev, &sp, &pe, err)) != SS_OK) goto done;
+        if ((rc = evaluator_run(&ev, &mp, pool, &sp, &pe, err)) != SS_OK) goto done;
         res->first_eval = sp, res->n_evals = 1; /* reported; best starts below any score, as fit's */
         if (o->on_eval) o->on_eval(o->user, 0, sp, pe);
     }
@@ -268,7 +311,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             int epoch_end = bt.batch_in_epoch >= ss_train_batcher_len(&bt) || s == total;
             if (have_ev && ((o->eval_steps > 0 && s % o->eval_steps == 0) || epoch_end)) {
                 double sp, pe;
-                if ((rc = ss_eval_sts(&mp.tf, &mp.st, mp.m, pool, &ev, &sp, &pe, err)) != SS_OK) goto done;
+                if ((rc = evaluator_run(&ev, &mp, pool, &sp, &pe, err)) != SS_OK) goto done;
                 res->n_evals++;
                 if (o->on_eval) o->on_eval(o->user, s, sp, pe);
                 if (sp > res->best_eval) { /* save_best_model */
@@ -297,7 +340,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
      * evaluation ran after a step) the final model is saved */
     if (o->out_dir && (!have_ev || res->best_step == 0)) rc = ss_train_save(&mp.tf, o->model_dir, o->out_dir, err);
 done:
-    if (have_ev) ss_dataset_free(&ev);
+    evaluator_free(&ev);
     res->seconds = now() - t0;
     if (csv) fclose(csv);
     ss_adamw_free(&opt);
