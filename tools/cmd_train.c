@@ -101,6 +101,8 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         {"data", 0, CLI_STRING, &o.data_path, "FILE", "training data: CSV / TSV / JSONL (required)"},
         {"loss", 0, CLI_STRING, &loss, "NAME",
          "mnrl | cached-mnrl | mnsrl | cosine | contrastive | online-contrastive | triplet | cosent | mse | simcse"},
+        {"teacher", 0, CLI_STRING, &o.teacher, "DIR",
+         "mse: learn this model's embeddings of column 0 (distillation; with --columns SRC,TRG both learn SRC's)"},
         {"out", 0, CLI_STRING, &o.out_dir, "DIR", "save the trained sentence-transformers folder here"},
         {"columns", 0, CLI_STRING, &cols, "A,B[,C]",
          "text columns by header name / JSON key or 0-based index (default: first two; STSb: 5,6)"},
@@ -199,7 +201,7 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         fprintf(stderr, "semsearch train: %s looks like STSb: columns 5,6%s\n", o.data_path,
                 need_label ? ", label 4 / 5" : "");
     }
-    if (o.simcse && !columns) {
+    if ((o.simcse || o.teacher) && !columns) {
         static char c0[] = "0";
         o.data.n_text_cols = 1, o.data.text_cols[0] = c0;
     }

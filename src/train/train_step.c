@@ -116,6 +116,9 @@ ss_status ss_train_step_run(ss_train_step *s, const ss_transformer *tf, const ss
         lb.emb[c] = s->emb + (size_t)c * B * P;
         g[c] = s->demb + (size_t)c * B * P;
     }
+    /* MSELoss to targets: every sentence of every column against its own target row (labels [S, P]),
+     * one batch of S sentences as sentence-transformers' MSELoss sees the parallel-sentences form */
+    if (lc->kind == SS_LOSS_MSE) lb.n_cols = 1, lb.B = S;
     if (rc == SS_OK) rc = ss_loss_compute(lc, &lb, loss, g, err);
     if (rc == SS_OK && chunk == S) {
         rc = backward_range(s, tf, st, ids, seq_off, 0, S, loc_off, grads, err);

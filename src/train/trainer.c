@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "kernels/rng.h"
 #include "model/config.h"
+#include "model/pooling.h"
 #include "model/transformer.h"
 #include "train/bert_backward.h"
 #include "train/evaluate.h"
@@ -169,19 +170,23 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
 
     ss_loss_config lc = o->loss;
     int n_cols = o->simcse ? 2 : d.n_cols;
-    if (lc.kind == SS_LOSS_MSE && d.n_cols == 2) lc.kind = SS_LOSS_MSE_PAIR; /* embedding-to-embedding MSE */
+    if (lc.kind == SS_LOSS_MSE && d.n_cols == 2 && !o->teacher) lc.kind = SS_LOSS_MSE_PAIR; /* embedding-to-embedding */
+    if (o->teacher && lc.kind != SS_LOSS_MSE) {
+        ss_dataset_free(&d);
+        return ss_fail(err, SS_ERR_INVALID, "a teacher goes with the MSE loss");
+    }
     if (o->simcse && (d.n_cols != 1 || lc.kind != SS_LOSS_MNRL)) {
         ss_dataset_free(&d);
         return ss_fail(err, SS_ERR_INVALID, "simcse takes one text column (got %d) and MNRL", d.n_cols);
     }
     if (n_cols < ss_loss_min_cols(lc.kind) || (ss_loss_label_kind(lc.kind) == 1 && !d.labels) ||
-        ss_loss_label_kind(lc.kind) == 2) {
+        (ss_loss_label_kind(lc.kind) == 2 && !o->teacher)) {
         ss_dataset_free(&d);
         return ss_fail(err, SS_ERR_INVALID,
                        "%s: the loss needs %d text columns%s (the data has %d text columns%s)%s", o->data_path,
                        ss_loss_min_cols(lc.kind), ss_loss_label_kind(lc.kind) == 1 ? " and a label column" : "",
                        d.n_cols, d.labels ? " and labels" : "",
-                       ss_loss_label_kind(lc.kind) == 2 ? "; MSE to target embeddings is not available here" : "");
+                       ss_loss_label_kind(lc.kind) == 2 ? "; MSE to target embeddings needs a teacher model" : "");
     }
 
     model_parts mp = {0};
@@ -197,6 +202,8 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     ss_adamw opt = {0};
     ss_train_step step = {0};
     ss_train_batcher bt = {0};
+    ss_model *teacher = NULL;
+    float *targets = NULL, *tlabels = NULL; /* teacher: [rows, P], this batch's [n_cols * bs, P] */
     evaluator ev = {0};
     int have_ev = 0;
     res->best_eval = -INFINITY;
@@ -209,6 +216,34 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     mp.have_st = 1;
     if ((rc = ss_transformer_load(&mp.tf, &mp.cfg, o->model_dir, err)) != SS_OK) goto done;
     mp.have_tf = 1;
+    const int P = ss_pooling_count(&mp.st.pooling) * mp.cfg.hidden;
+    if (o->teacher) { /* its embeddings of column 0, computed once (ParallelSentencesDataset does the same) */
+        ss_model_options to = {.n_threads = o->n_threads};
+        if (!(teacher = ss_model_load(o->teacher, &to, err))) {
+            rc = err ? err->code : SS_ERR_IO;
+            goto done;
+        }
+        if (ss_model_dim(teacher) != P) {
+            rc = ss_fail(err, SS_ERR_INVALID, "teacher %s embeds in %d dimensions, the student in %d", o->teacher,
+                         ss_model_dim(teacher), P);
+            goto done;
+        }
+        const char **src = malloc(sizeof(char *) * (d.n_rows + 1));
+        targets = malloc(sizeof(float) * (d.n_rows * (size_t)P + 1));
+        tlabels = malloc(sizeof(float) * ((size_t)n_cols * o->batch_size * P + 1));
+        if (!src || !targets || !tlabels) {
+            free(src);
+            rc = ss_fail(err, SS_ERR_NOMEM, "teacher: out of memory for %zu embeddings", d.n_rows);
+            goto done;
+        }
+        for (size_t i = 0; i < d.n_rows; i++) src[i] = ss_dataset_text(&d, i, 0);
+        rc = ss_encode(teacher, src, d.n_rows, NULL, targets, err);
+        free(src);
+        if (rc != SS_OK) {
+            ss_error_prefix(err, "teacher %s: ", o->teacher);
+            goto done;
+        }
+    }
     int no_dup = o->no_duplicates >= 0 ? o->no_duplicates
                                        : (lc.kind == SS_LOSS_MNRL || lc.kind == SS_LOSS_MNSRL || lc.kind == SS_LOSS_CACHED_MNRL);
     int bs = o->batch_size;
@@ -284,6 +319,10 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
                 }
             if (d.labels)
                 for (int i = 0; i < n; i++) labels[i] = d.labels[rows[i]];
+            if (targets) /* sequence c·n + i learns the teacher's embedding of row i */
+                for (int c = 0; c < n_cols; c++)
+                    for (int i = 0; i < n; i++)
+                        memcpy(tlabels + ((size_t)c * n + i) * P, targets + rows[i] * (size_t)P, sizeof(float) * P);
             memset(grads, 0, sizeof(float) * mp.tf.n_params);
             /* this step's dropout masks: a function of the seed and the step only (resume replays them) */
             step.dropout = o->dropout, step.p_hidden = mp.cfg.hidden_dropout, step.p_attn = mp.cfg.attn_dropout;
@@ -291,8 +330,8 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             ds += (uint64_t)s * 0x9E3779B97F4A7C15ull;
             step.drop_seed = ss_splitmix64(&ds);
             double loss = 0;
-            rc = ss_train_step_run(&step, &mp.tf, &mp.st, pool, ids, off, n_cols, n, &lc, d.labels ? labels : NULL,
-                                   grads, &loss, NULL, err);
+            rc = ss_train_step_run(&step, &mp.tf, &mp.st, pool, ids, off, n_cols, n, &lc,
+                                   targets ? tlabels : d.labels ? labels : NULL, grads, &loss, NULL, err);
             if (rc != SS_OK) goto done;
             if (!isfinite(loss)) {
                 rc = ss_fail(err, SS_ERR_INVALID, "step %lld: the loss is %f", (long long)s, loss);
@@ -341,6 +380,8 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     if (o->out_dir && (!have_ev || res->best_step == 0)) rc = ss_train_save(&mp.tf, o->model_dir, o->out_dir, err);
 done:
     evaluator_free(&ev);
+    ss_model_free(teacher);
+    free(targets), free(tlabels);
     res->seconds = now() - t0;
     if (csv) fclose(csv);
     ss_adamw_free(&opt);

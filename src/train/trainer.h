@@ -19,6 +19,10 @@ typedef struct ss_train_options {
     ss_data_options data;
     ss_loss_config loss;
     int simcse;           /* one text column paired with itself (MNRL); see docs/training.md on dropout */
+    /* MSELoss to a teacher's embeddings (loss SS_LOSS_MSE): the teacher model folder embeds column 0
+     * of every row once, before training; the student learns that embedding for every column of the
+     * row (one column: distillation; source, translation: the multilingual ParallelSentences form) */
+    const char *teacher;
     int epochs;           /* 1 */
     int batch_size;       /* 32 */
     double lr;            /* 2e-5 */

@@ -150,6 +150,20 @@ int main(void) {
         CHECK_CONTAINS(err, "QUERIES,CORPUS,QRELS");
         free(out), free(err);
     }
+    /* MSE to a teacher, the parallel-sentences form (both columns learn the teacher's embedding of q) */
+    snprintf(cmd, sizeof cmd,
+             "train --model %s --data %s --columns q,d --loss mse --teacher %s/models/mpnet-mean-normalize "
+             "--batch-size 2 --max-steps 2 --out %s/distilled",
+             MODEL, data, SEMSEARCH_TESTS_DIR, dir);
+    rc = run(cmd, &out, &err);
+    CHECKF(rc == 0, "train --teacher rc %d: %s", rc, err);
+    CHECK_CONTAINS(err, "2 steps");
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss mnrl --teacher %s --max-steps 1", MODEL, data, MODEL);
+    rc = run(cmd, &out, &err);
+    CHECK(rc != 0);
+    CHECK_CONTAINS(err, "teacher goes with the MSE loss");
+    free(out), free(err);
     /* an STSb file for the cosine loss: label 4 / 5 picked automatically */
     snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss cosine --batch-size 2 --max-steps 2", MODEL, sts);
     rc = run(cmd, &out, &err);
