@@ -185,7 +185,7 @@ ss_status ss_ir_data_load(ss_ir_data *d, const char *queries, const char *corpus
         }
         pairs[np++] = (qc_pair){(size_t)qi, ci < 0 ? (size_t)-1 : (size_t)ci};
     }
-    qsort(pairs, np, sizeof *pairs, cmp_qc);
+    if (np) qsort(pairs, np, sizeof *pairs, cmp_qc);
     { /* de-duplicate (relevant_docs is a set) */
         size_t k = 0;
         for (size_t i = 0; i < np; i++)
