@@ -41,7 +41,10 @@ static void sts_columns(const char *path, ss_data_options *d) {
     }
 }
 
-static int split_columns(char *list, ss_data_options *d) {
+int split_columns(char *list, ss_data_options *d);
+int parse_format(const char *v, ss_data_format *f);
+
+int split_columns(char *list, ss_data_options *d) {
     d->n_text_cols = 0;
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         if (d->n_text_cols == SS_DATA_MAX_COLS) return -1;
@@ -50,7 +53,7 @@ static int split_columns(char *list, ss_data_options *d) {
     return d->n_text_cols ? 0 : -1;
 }
 
-static int parse_format(const char *v, ss_data_format *f) {
+int parse_format(const char *v, ss_data_format *f) {
     if (!strcmp(v, "csv")) *f = SS_DATA_CSV;
     else if (!strcmp(v, "tsv")) *f = SS_DATA_TSV;
     else if (!strcmp(v, "jsonl")) *f = SS_DATA_JSONL;
@@ -61,12 +64,13 @@ static int parse_format(const char *v, ss_data_format *f) {
 typedef struct {
     int tty;
     int64_t every;
+    const char *score_name, *second_name; /* the evaluator's two figures */
 } progress;
 
-static void on_eval(void *user, int64_t step, double spearman, double pearson) {
+static void on_eval(void *user, int64_t step, double score, double second) {
     progress *p = user;
-    fprintf(stderr, "%s  eval after step %lld: spearman %.2f  pearson %.2f\n", p->tty ? "\n" : "", (long long)step,
-            spearman, pearson);
+    fprintf(stderr, "%s  eval after step %lld: %s %.2f  %s %.2f\n", p->tty ? "\n" : "", (long long)step,
+            p->score_name, score, p->second_name, second);
 }
 
 static void on_step(void *user, int64_t step, int64_t total, int epoch, double loss, double lr) {
@@ -97,6 +101,8 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         {"data", 0, CLI_STRING, &o.data_path, "FILE", "training data: CSV / TSV / JSONL (required)"},
         {"loss", 0, CLI_STRING, &loss, "NAME",
          "mnrl | cached-mnrl | mnsrl | cosine | contrastive | online-contrastive | triplet | cosent | mse | simcse"},
+        {"teacher", 0, CLI_STRING, &o.teacher, "DIR",
+         "mse: learn this model's embeddings of column 0 (distillation; with --columns SRC,TRG both learn SRC's)"},
         {"out", 0, CLI_STRING, &o.out_dir, "DIR", "save the trained sentence-transformers folder here"},
         {"columns", 0, CLI_STRING, &cols, "A,B[,C]",
          "text columns by header name / JSON key or 0-based index (default: first two; STSb: 5,6)"},
@@ -117,6 +123,8 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         {"scheduler", 0, CLI_STRING, &scheduler, "NAME", "constantlr | warmupconstant | warmuplinear | warmupcosine"},
         {"max-grad-norm", 0, CLI_FLOAT, &max_grad_norm, "X", "gradient clipping (1)", .flo = 0, .fhi = 1e30},
         {"seed", 0, CLI_FLOAT, &seed, "N", "shuffling / dropout seed (42)", .flo = 0, .fhi = 9007199254740992.0},
+        {"no-dropout", 0, CLI_SET, &o.dropout, NULL,
+         "train without dropout (default: config.json's hidden / attention dropout, as model.train())", .set = 0},
         {"threads", 0, CLI_INT, &o.n_threads, "N", "threads (0 = all cores)", .hi = CLI_THREADS},
         {"log", 0, CLI_STRING, &o.log_csv, "FILE", "CSV log: step, epoch, loss, lr, grad norm"},
         {"scale", 0, CLI_FLOAT, &scale, "X", "loss scale (MNRL / CoSENT: 20)", .flo = 0, .fhi = 1e6},
@@ -124,6 +132,10 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         {"mini-batch", 0, CLI_INT, &mini_batch, "N", "cached-mnrl mini-batch", .lo = 0, .hi = 1000000},
         {"matryoshka", 0, CLI_STRING, &matry, "D1,D2,...", "wrap the loss in MatryoshkaLoss over these dims"},
         {"eval-sts", 0, CLI_STRING, &o.eval_sts, "FILE", "evaluate Spearman on an (s1, s2, score) file; keep the best"},
+        {"eval-ir", 0, CLI_STRING, &o.eval_ir, "Q,C,R|DIR",
+         "evaluate IR (MAP@100, NDCG@10) on queries, corpus, qrels (or a BEIR folder); keep the best"},
+        {"eval-triplet", 0, CLI_STRING, &o.eval_triplet, "FILE",
+         "evaluate triplet accuracy (cosine) on an (anchor, positive, negative) file; keep the best"},
         {"eval-steps", 0, CLI_INT, &eval_steps, "N", "evaluate every N steps (0: epoch ends)", .lo = 0,
          .hi = 2000000000},
         {"checkpoint", 0, CLI_STRING, &o.checkpoint, "FILE", "write the whole training state here"},
@@ -189,7 +201,7 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         fprintf(stderr, "semsearch train: %s looks like STSb: columns 5,6%s\n", o.data_path,
                 need_label ? ", label 4 / 5" : "");
     }
-    if (o.simcse && !columns) {
+    if ((o.simcse || o.teacher) && !columns) {
         static char c0[] = "0";
         o.data.n_text_cols = 1, o.data.text_cols[0] = c0;
     }
@@ -199,7 +211,14 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
         return 2;
     }
     o.model_dir = cli_model_dir(model);
-    progress p = {isatty(2), 1};
+    progress p = {isatty(2), 1, "spearman", "pearson"};
+    if (o.eval_ir) p.score_name = "map@100", p.second_name = "ndcg@10";
+    if (o.eval_triplet) {
+        static char ca[] = "anchor", cp[] = "positive", cn[] = "negative";
+        p.score_name = "cosine accuracy", p.second_name = "euclidean accuracy";
+        o.eval_data.header = -1, o.eval_data.n_text_cols = 3;
+        o.eval_data.text_cols[0] = ca, o.eval_data.text_cols[1] = cp, o.eval_data.text_cols[2] = cn;
+    }
     o.on_step = on_step, o.on_eval = on_eval, o.user = &p;
     if (o.eval_sts) o.eval_data.header = -1, sts_columns(o.eval_sts, &o.eval_data);
     p.every = 50;
@@ -219,9 +238,9 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
                 o.checkpoint ? "; checkpoint " : "", o.checkpoint ? o.checkpoint : "");
         return 0;
     }
-    if (o.eval_sts)
-        fprintf(stderr, "semsearch train: eval spearman %.2f before, best %.2f at step %lld%s\n", r.first_eval,
-                r.best_eval, (long long)r.best_step, o.out_dir ? " (saved)" : "");
+    if (o.eval_sts || o.eval_ir || o.eval_triplet)
+        fprintf(stderr, "semsearch train: eval %s %.2f before, best %.2f at step %lld%s\n", p.score_name,
+                r.first_eval, r.best_eval, (long long)r.best_step, o.out_dir ? " (saved)" : "");
     fprintf(stderr, "semsearch train: %lld steps over %zu rows in %.1f s (%.2f steps/s, %.0f tokens/s); loss %.4f -> %.4f%s%s\n",
             (long long)r.steps, r.rows, r.seconds, r.steps / r.seconds, r.tokens / r.seconds, r.first_loss,
             r.last_loss, o.out_dir ? "; saved " : "", o.out_dir ? o.out_dir : "");
@@ -230,8 +249,10 @@ int cmd_train(int argc, char **argv, const cli_globals *g) {
 
 /* ---- eval ---------------------------------------------------------------------------- */
 
+int cmd_eval_retrieval(int argc, char **argv, const cli_globals *g); /* cmd_eval_st.c: eval ir / triplet */
+
 int cmd_eval(int argc, char **argv, const cli_globals *g) {
-    (void)g;
+    if (argc > 1 && (!strcmp(argv[1], "ir") || !strcmp(argv[1], "triplet"))) return cmd_eval_retrieval(argc, argv, g);
     const char *model = NULL, *cols = NULL, *format = NULL;
     ss_data_options d = {.header = -1};
     const cli_opt opts[] = {
@@ -243,14 +264,15 @@ int cmd_eval(int argc, char **argv, const cli_globals *g) {
         {0}};
     const cli_spec spec = {"eval", "sts FILE [options]",
                            "  Spearman and Pearson x100 of cosine(s1, s2) vs the gold score\n"
-                           "  (STSb's tab-separated files are recognised; else CSV/JSONL columns sentence1,sentence2,score)",
+                           "  (STSb's tab-separated files are recognised; else CSV/JSONL columns sentence1,sentence2,score)\n"
+                           "  also: eval ir (InformationRetrievalEvaluator), eval triplet (TripletEvaluator); see --help there",
                            opts, 2, 2, NULL};
     char **pos;
     int np = cli_parse(&spec, argc, argv, &pos);
     if (np < 0) return cli_exit_code(np);
     if (strcmp(pos[0], "sts")) {
         free(pos);
-        return cli_usage_error(&spec, "only `eval sts FILE` is implemented");
+        return cli_usage_error(&spec, "eval sts FILE | eval ir ... | eval triplet FILE");
     }
     const char *path = pos[1];
     free(pos);

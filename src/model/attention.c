@@ -29,7 +29,8 @@ int ss_rel_bucket(int n, int num_buckets, int max_distance) {
 }
 
 void ss_attention_forward(float *atty, float *att, const float *qkv, int L, int H, int nh, int h,
-                          const float *rel_bias, int rel_buckets, const ss_attn_scratch *s) {
+                          const float *rel_bias, int rel_buckets, const uint8_t *drop, float keep,
+                          const ss_attn_scratch *s) {
     const int d = H / nh, ld = 3 * H;
     float *S = s->scores, *KT = s->kt;
     const float *Q = qkv + h * d, *K = Q + H, *Vm = Q + 2 * H;
@@ -58,9 +59,11 @@ void ss_attention_forward(float *atty, float *att, const float *qkv, int L, int 
     for (int q = 0; q < L; q++) {
         float *out = atty + (size_t)q * H + h * d;
         const float *p = att + (size_t)q * L;
+        const uint8_t *m = drop ? drop + (size_t)q * L : NULL;
         for (int j = 0; j < d; j++) out[j] = 0;
         for (int k = 0; k < L; k++) {
-            const float pk = p[k];
+            /* dropped: p·keep or 0; with p = 0 (keep = 1) exactly p, so the sums are unchanged */
+            const float pk = m ? (m[k] ? p[k] * keep : 0.0f) : p[k];
             const float *v = Vm + (size_t)k * ld;
             for (int j = 0; j < d; j++) out[j] += pk * v[j];
         }

@@ -3,6 +3,8 @@
 #ifndef SS_MODEL_ATTENTION_H
 #define SS_MODEL_ATTENTION_H
 
+#include <stdint.h>
+
 /* Per-call scratch, each sized for sequences of up to Lmax tokens. */
 typedef struct ss_attn_scratch {
     float *scores; /* [Lmax, Lmax] QKᵀ/√d (+ bias), before softmax */
@@ -21,7 +23,12 @@ typedef struct ss_attn_scratch {
  * training backward, so every score's gradient lands in the bucket it read. */
 int ss_rel_bucket(int n, int num_buckets, int max_distance);
 
+/* drop (training, NULL otherwise): this head's [L, L] dropout mask on the
+ * probabilities, as HF's attention_probs = dropout(softmax): atty is then
+ * (att ⊙ drop · keep) · V while att keeps the undropped softmax that the
+ * backward needs. keep = 1 / (1 - p). */
 void ss_attention_forward(float *atty, float *att, const float *qkv, int L, int H, int nh, int h,
-                          const float *rel_bias, int rel_buckets, const ss_attn_scratch *s);
+                          const float *rel_bias, int rel_buckets, const uint8_t *drop, float keep,
+                          const ss_attn_scratch *s);
 
 #endif

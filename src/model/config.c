@@ -119,6 +119,21 @@ static ss_status tf_config_read(ss_tf_config *cfg, const char *dir, int with_wei
     } else {
         cfg->ln_eps = mpnet ? 1e-5f : 1e-12f;
     }
+    static const char *const drop_keys[2] = {"hidden_dropout_prob", "attention_probs_dropout_prob"};
+    float *drop_dst[2] = {&cfg->hidden_dropout, &cfg->attn_dropout};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *dp = cJSON_GetObjectItemCaseSensitive(j, drop_keys[k]);
+        *drop_dst[k] = 0.1f;
+        if (dp && !cJSON_IsNull(dp)) {
+            /* a probability of dropping: p = 1 would zero everything and divide by 0 */
+            if (!cJSON_IsNumber(dp) || !(dp->valuedouble >= 0) || !(dp->valuedouble < 1)) {
+                s = ss_fail(err, SS_ERR_FORMAT, "%s: \"%s\" = %g is out of range (a probability in [0, 1))", path,
+                            drop_keys[k], cJSON_IsNumber(dp) ? dp->valuedouble : NAN);
+                goto done;
+            }
+            *drop_dst[k] = (float)dp->valuedouble;
+        }
+    }
     const char *act = ss_json_str(j, "hidden_act", "gelu");
     if (!strcmp(act, "gelu")) {
         cfg->act = SS_ACT_GELU;

@@ -17,6 +17,9 @@ typedef struct ss_tf_config {
     int rel_buckets;   /* MPNet relative_attention_num_buckets (32) */
     float ln_eps;
     ss_act act;
+    /* hidden_dropout_prob / attention_probs_dropout_prob (0.1 when absent, as
+     * BertConfig / MPNetConfig): used by training only (ss_tf_work.dropout) */
+    float hidden_dropout, attn_dropout;
 } ss_tf_config;
 
 /* Pooling flags of 1_Pooling/config.json; several may be set (outputs concatenated,

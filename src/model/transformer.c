@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "kernels/ops.h"
+#include "kernels/rng.h"
 #include "model/attention.h"
 #include "model/bflinear.h" /* bf16 hook */
 #include "model/qlinear.h" /* int8 hook */
@@ -227,6 +228,11 @@ ss_tf_layer_acts ss_tf_acts_layer(const ss_tf_acts *a, const ss_tf_config *c, in
         .ln2_rstd = a->ln2_rstd + L * T,
         .out = ss_tf_acts_resid(a, c->hidden, l + 1),
     };
+    if (a->dropped) {
+        la.drop_att = a->drop_att + (size_t)l * a->drop_cap_att;
+        la.drop_attn_out = a->drop_attn_out + (size_t)l * T * H;
+        la.drop_ffn_out = a->drop_ffn_out + (size_t)l * T * H;
+    }
     return la;
 }
 
@@ -247,6 +253,7 @@ static void acts_free(ss_tf_acts *a) {
         for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) free(more[i]);
     }
     free(a->att_off);
+    free(a->drop_emb), free(a->drop_att), free(a->drop_attn_out), free(a->drop_ffn_out);
     memset(a, 0, sizeof *a);
     a->keep_all = keep;
 }
@@ -315,6 +322,42 @@ static ss_status acts_reserve(ss_tf_acts *a, const ss_tf_config *c, int T, int n
     return SS_OK;
 }
 
+/* Dropout masks for the layout acts_reserve just made (keep_all: strides
+ * cap_T and cap_att, as the float buffers). */
+static ss_status drop_reserve(ss_tf_acts *a, const ss_tf_config *c, ss_error *err) {
+    if (a->drop_emb && a->drop_cap_T == a->cap_T && a->drop_cap_att == a->cap_att) return SS_OK;
+    free(a->drop_emb), free(a->drop_att), free(a->drop_attn_out), free(a->drop_ffn_out);
+    const size_t TH = (size_t)a->cap_T * c->hidden, n = (size_t)c->layers;
+    a->drop_emb = malloc(TH ? TH : 1);
+    a->drop_att = malloc(n * a->cap_att + 1);
+    a->drop_attn_out = malloc(n * TH + 1);
+    a->drop_ffn_out = malloc(n * TH + 1);
+    a->drop_cap_T = a->cap_T, a->drop_cap_att = a->cap_att;
+    if (!a->drop_emb || !a->drop_att || !a->drop_attn_out || !a->drop_ffn_out) {
+        free(a->drop_emb), free(a->drop_att), free(a->drop_attn_out), free(a->drop_ffn_out);
+        a->drop_emb = a->drop_att = a->drop_attn_out = a->drop_ffn_out = NULL;
+        a->drop_cap_T = 0, a->drop_cap_att = 0;
+        return ss_fail(err, SS_ERR_NOMEM, "out of memory for the dropout masks of %d tokens", a->cap_T);
+    }
+    return SS_OK;
+}
+
+uint64_t ss_tf_dropout_key(uint64_t drop_seed, int site, int layer, uint64_t idx) {
+    uint64_t x = drop_seed;
+    return ss_splitmix64(&x) ^ ((uint64_t)site << 56) ^ ((uint64_t)layer << 40) ^ idx;
+}
+
+/* Mask row `idx` of (site, layer): n bytes, kept (1) with probability 1 - p,
+ * and out = in ⊙ mask · keep in place when x is given. */
+static void drop_row(uint8_t *mask, float *x, size_t n, float p, float keep, uint64_t seed, int site, int layer,
+                     uint64_t idx) {
+    ss_rng r;
+    ss_rng_seed(&r, ss_tf_dropout_key(seed, site, layer, idx));
+    for (size_t i = 0; i < n; i++) mask[i] = ss_rng_uniform(&r) >= p;
+    if (x)
+        for (size_t i = 0; i < n; i++) x[i] = mask[i] ? x[i] * keep : 0.0f;
+}
+
 void ss_tf_work_free(ss_tf_work *w) {
     acts_free(&w->acts);
     free(w->scores);
@@ -357,6 +400,10 @@ typedef struct fwd {
     const int32_t *ids;
     const int *seq_off;
     int T, rows_per_task;
+    int drop, layer;              /* training dropout on; the current layer */
+    float keep_hidden, keep_attn; /* 1 / (1 - p) */
+    uint8_t *ln_drop;             /* mask of the current sublayer's output (ln_a, dropped in place) */
+    int ln_site;
     ss_tf_layer ly;
     ss_tf_layer_acts la;
     /* the residual LayerNorm of the current sublayer */
@@ -426,6 +473,9 @@ static void embed_task(void *arg, size_t i, int thread) {
             for (int h = 0; h < H; h++) x[h] += tf->w.type_emb[h];
         ss_layernorm_forward(resid0 + (size_t)t * H, a->emb_mean + t, a->emb_rstd + t, x, tf->w.emb_ln_g,
                              tf->w.emb_ln_b, 1, H, c->ln_eps);
+        if (f->drop) /* BertEmbeddings: dropout(LayerNorm(...)) */
+            drop_row(a->drop_emb + (size_t)t * H, resid0 + (size_t)t * H, (size_t)H, f->w->p_hidden, f->keep_hidden,
+                     f->w->drop_seed, 0, 0, f->w->drop_tok0 + (uint64_t)t);
     }
 }
 
@@ -443,8 +493,14 @@ static void attn_task(void *arg, size_t i, int thread) {
         .bias = w->bias + (size_t)thread * round16(2 * cap),
     };
     float *att = f->la.att ? f->la.att + w->acts.att_off[b] + (size_t)h * L * L : s.scores;
+    uint8_t *drop = NULL;
+    if (f->drop) {
+        drop = f->la.drop_att + w->acts.att_off[b] + (size_t)h * L * L;
+        drop_row(drop, NULL, (size_t)L * L, w->p_attn, 0, w->drop_seed, 1, f->layer,
+                 (w->drop_seq0 + (uint64_t)b) * nh + h);
+    }
     ss_attention_forward(f->la.atty + (size_t)t0 * H, att, f->la.qkv + (size_t)t0 * 3 * H, L, H, nh, h,
-                         f->tf->w.rel_bias, c->rel_buckets, &s);
+                         f->tf->w.rel_bias, c->rel_buckets, drop, f->keep_attn, &s);
 }
 
 static void ln_task(void *arg, size_t i, int thread) {
@@ -454,6 +510,10 @@ static void ln_task(void *arg, size_t i, int thread) {
     int r0 = (int)i * f->rows_per_task, r1 = r0 + f->rows_per_task;
     if (r1 > f->T) r1 = f->T;
     size_t o = (size_t)r0 * H;
+    if (f->ln_drop) /* the sublayer output's dropout, before LayerNorm(x + residual) */
+        for (int r = r0; r < r1; r++)
+            drop_row(f->ln_drop + (size_t)r * H, (float *)f->ln_a + (size_t)r * H, (size_t)H, f->w->p_hidden,
+                     f->keep_hidden, f->w->drop_seed, f->ln_site, f->layer, f->w->drop_tok0 + (uint64_t)r);
     ss_residual_layernorm_forward(f->ln_out + o, f->ln_sum + o, f->ln_mean + r0, f->ln_rstd + r0, f->ln_a + o,
                                   f->ln_res + o, f->ln_g, f->ln_b, r1 - r0, H, f->tf->cfg.ln_eps);
 }
@@ -494,7 +554,13 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
     ss_tf_acts *a = &w->acts;
     ss_status s = acts_reserve(a, c, T, n_seq, att_len, err);
     if (s == SS_OK) s = scratch_reserve(w, c, Lmax, nt, err);
+    const int drop = a->keep_all && w->dropout;
+    if (s == SS_OK && drop && !(w->p_hidden >= 0 && w->p_hidden < 1 && w->p_attn >= 0 && w->p_attn < 1))
+        s = ss_fail(err, SS_ERR_INVALID, "dropout p %g / %g is not in [0, 1)", w->p_hidden, w->p_attn);
+    if (s == SS_OK && drop) s = drop_reserve(a, c, err);
     if (s != SS_OK) return s;
+    a->dropped = drop;
+    a->drop_hidden = drop ? w->p_hidden : 0, a->drop_attn = drop ? w->p_attn : 0;
     a->T = T;
     a->n_seq = n_seq;
     a->att_off[0] = 0;
@@ -503,7 +569,8 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
         a->att_off[b + 1] = a->att_off[b] + (size_t)nh * L * L;
     }
 
-    fwd f = {.tf = tf, .w = w, .ids = ids, .seq_off = seq_off, .T = T};
+    fwd f = {.tf = tf, .w = w, .ids = ids, .seq_off = seq_off, .T = T, .drop = drop};
+    if (drop) f.keep_hidden = 1.0f / (1.0f - w->p_hidden), f.keep_attn = 1.0f / (1.0f - w->p_attn);
     int row_tasks = nt * 4;
     f.rows_per_task = (T + row_tasks - 1) / row_tasks;
     if (f.rows_per_task < 1) f.rows_per_task = 1;
@@ -524,6 +591,7 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
     for (int l = 0; l < c->layers; l++) {
         f.ly = ss_tf_layer_of(c, &tf->w, l);
         f.la = ss_tf_acts_layer(a, c, l);
+        f.layer = l;
         const ss_tf_layer *ly = &f.ly;
         const ss_tf_layer_acts *la = &f.la;
         LINEAR(SS_QL_QKV, la->in, H, ly->qkv_w, ly->qkv_b, la->qkv, 3 * H);
@@ -531,12 +599,14 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
         LINEAR(SS_QL_ATTN_OUT, la->atty, H, ly->attn_out_w, ly->attn_out_b, la->attproj, H);
         f.ln_out = la->ln1_out, f.ln_sum = la->ln1_in, f.ln_mean = la->ln1_mean, f.ln_rstd = la->ln1_rstd;
         f.ln_a = la->attproj, f.ln_res = la->in, f.ln_g = ly->ln1_g, f.ln_b = ly->ln1_b;
+        f.ln_drop = la->drop_attn_out, f.ln_site = 2;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
         LINEAR(SS_QL_FFN_IN, la->ln1_out, H, ly->ffn_in_w, ly->ffn_in_b, la->fch, FF);
         ss_pool_for(pool, n_row_tasks, act_task, &f);
         LINEAR(SS_QL_FFN_OUT, la->fch_act, FF, ly->ffn_out_w, ly->ffn_out_b, la->fcproj, H);
         f.ln_out = la->out, f.ln_sum = la->ln2_in, f.ln_mean = la->ln2_mean, f.ln_rstd = la->ln2_rstd;
         f.ln_a = la->fcproj, f.ln_res = la->ln1_out, f.ln_g = ly->ln2_g, f.ln_b = ly->ln2_b;
+        f.ln_drop = la->drop_ffn_out, f.ln_site = 3;
         ss_pool_for(pool, n_row_tasks, ln_task, &f);
     }
 #undef LINEAR /* int8 hook */

@@ -162,6 +162,18 @@ typedef struct ss_tf_acts {
     float *qkv, *att, *atty, *attproj, *ln1_in, *ln1_mean, *ln1_rstd, *ln1_out;
     float *fch, *fch_act, *fcproj, *ln2_in, *ln2_mean, *ln2_rstd;
     size_t *att_off;         /* [n_seq + 1] */
+    /* Dropout masks of the last forward (training only, see ss_tf_work.dropout;
+     * 1 = kept, scaled by 1/(1-p)): drop_emb [T, H] on LN0's output (resid(0));
+     * per layer (strides cap_att, cap_T·H) drop_att on the attention
+     * probabilities (att's layout; att itself stays the undropped softmax),
+     * drop_attn_out on attproj and drop_ffn_out on fcproj, both dropped in
+     * place before their residual LayerNorm. dropped: the last forward used
+     * them (else they are stale or NULL). */
+    uint8_t *drop_emb, *drop_att, *drop_attn_out, *drop_ffn_out;
+    int drop_cap_T;
+    size_t drop_cap_att;
+    int dropped;
+    float drop_hidden, drop_attn; /* the p's of the last forward */
 } ss_tf_acts;
 
 /* Layer l's activation pointers (see the layout above). */
@@ -170,6 +182,7 @@ typedef struct ss_tf_layer_acts {
     float *qkv, *att, *atty, *attproj, *ln1_in, *ln1_mean, *ln1_rstd, *ln1_out;
     float *fch, *fch_act, *fcproj, *ln2_in, *ln2_mean, *ln2_rstd;
     float *out; /* resid(l + 1) */
+    uint8_t *drop_att, *drop_attn_out, *drop_ffn_out; /* NULL unless acts.dropped */
 } ss_tf_layer_acts;
 
 float *ss_tf_acts_resid(const ss_tf_acts *a, int H, int l);
@@ -191,7 +204,27 @@ typedef struct ss_tf_work {
     float *bias;         /* per thread: MPNet relative bias by q - k [2·Lmax] */
     ss_qact qact;        /* int8 hook: the quantised input of the current linear */
     ss_bact bact;        /* bf16 hook: the rounded input of the current linear */
+    /* Training dropout, exactly where HF BertModel / MPNetModel apply it:
+     * LN0's output, the attention probabilities, the attention output
+     * projection and the FFN output. Only with acts.keep_all and dropout set
+     * (inference never drops). p_hidden / p_attn as config.json's
+     * hidden_dropout_prob / attention_probs_dropout_prob. Every mask row is
+     * drawn from its own ss_rng seeded by (drop_seed, site, layer, token or
+     * sequence·heads + head), so the masks depend on the seed and the batch
+     * only, never on threads. drop_tok0 / drop_seq0 are added to the token /
+     * sequence numbers: a forward over part of a larger batch (GradCache's
+     * mini-batches) draws exactly the masks the whole batch would. With
+     * p = 0 the result is bit-identical to no dropout. */
+    int dropout;
+    float p_hidden, p_attn;
+    uint64_t drop_seed, drop_tok0, drop_seq0;
 } ss_tf_work;
+
+/* The seed of mask row `idx` of dropout site `site` (0 embeddings, 1
+ * attention probabilities, 2 attention output, 3 FFN output) of layer
+ * `layer` (0 for the embeddings); tools/reference/make_dropout_golden.py
+ * reimplements it. */
+uint64_t ss_tf_dropout_key(uint64_t drop_seed, int site, int layer, uint64_t idx);
 
 void ss_tf_work_free(ss_tf_work *w);
 

@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/threadpool.h"
+#include "kernels/attention_dropout.h"
 #include "kernels/backward.h"
 #include "model/attention.h"
 #include "train/optim.h"
@@ -137,6 +138,8 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
     ss_tf_point_params(c, grads, &g);
     const size_t TH = (size_t)T * H;
     float *dy = bw->dres, *dnext = bw->dres2;
+    /* dropout (a->dropped): the masks of the forward, applied to the gradients of what they dropped */
+    const float keep_h = 1.0f / (1.0f - a->drop_hidden), keep_a = 1.0f / (1.0f - a->drop_attn);
     memcpy(dy, dout, sizeof(float) * TH);
 
     for (int l = c->layers - 1; l >= 0; l--) {
@@ -146,6 +149,7 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
         memset(bw->dln, 0, sizeof(float) * TH);
         ss_layernorm_backward_par(pool, bw->dln, gl.ln2_g, gl.ln2_b, dy, la.ln2_in, ly.ln2_g, la.ln2_mean, la.ln2_rstd, T, H);
         memcpy(bw->dh, bw->dln, sizeof(float) * TH); /* d ln1_out, residual part */
+        if (la.drop_ffn_out) ss_dropout_backward_inplace(bw->dln, la.drop_ffn_out, TH, keep_h);
         /* FFN out, activation, FFN in */
         memset(bw->dff, 0, sizeof(float) * T * FF);
         ss_linear_backward_par(pool, bw->dff, gl.ffn_out_w, gl.ffn_out_b, bw->dln, la.fch_act, ly.ffn_out_w, T, FF, H);
@@ -162,6 +166,7 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
         ss_layernorm_backward_par(pool, bw->dln, gl.ln1_g, gl.ln1_b, bw->dh, la.ln1_in, ly.ln1_g, la.ln1_mean, la.ln1_rstd, T,
                               H);
         memcpy(dnext, bw->dln, sizeof(float) * TH);
+        if (la.drop_attn_out) ss_dropout_backward_inplace(bw->dln, la.drop_attn_out, TH, keep_h);
         /* attention output projection */
         memset(bw->dh, 0, sizeof(float) * TH);
         ss_linear_backward_par(pool, bw->dh, gl.attn_out_w, gl.attn_out_b, bw->dln, la.atty, ly.attn_out_w, T, H, H);
@@ -169,9 +174,14 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
         memset(bw->dqkv, 0, sizeof(float) * TH * 3);
         float *datt = tf->w.rel_bias ? bw->datt : NULL;
         if (datt) memset(datt, 0, sizeof(float) * a->att_len);
-        ss_attention_backward_par(pool, bw->dqkv, bw->dqkv + H, bw->dqkv + 2 * H, 3 * H, datt, bw->dh, H, la.att,
-                                  a->att_off, la.qkv, la.qkv + H, la.qkv + 2 * H, 3 * H, seq_off, n_seq, nh, d,
-                                  bw->scratch);
+        if (la.drop_att)
+            ss_attention_dropout_backward(bw->dqkv, bw->dqkv + H, bw->dqkv + 2 * H, 3 * H, datt, bw->dh, H, la.att,
+                                          la.drop_att, keep_a, la.qkv, la.qkv + H, la.qkv + 2 * H, 3 * H, seq_off,
+                                          n_seq, nh, d, bw->scratch);
+        else
+            ss_attention_backward_par(pool, bw->dqkv, bw->dqkv + H, bw->dqkv + 2 * H, 3 * H, datt, bw->dh, H, la.att,
+                                      a->att_off, la.qkv, la.qkv + H, la.qkv + 2 * H, 3 * H, seq_off, n_seq, nh, d,
+                                      bw->scratch);
         if (datt) {
             relb_job rj = {g.rel_bias, datt, a->att_off, seq_off, n_seq, nh, c->rel_buckets};
             ss_pool_for(pool, (size_t)nh, relb_task, &rj);
@@ -183,6 +193,7 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
     }
 
     /* embeddings: LN0, then scatter into word / position / type-0 rows */
+    if (a->dropped) ss_dropout_backward_inplace(dy, a->drop_emb, TH, keep_h);
     memset(bw->dln, 0, sizeof(float) * TH);
     ss_layernorm_backward_par(pool, bw->dln, g.emb_ln_g, g.emb_ln_b, dy, a->emb, tf->w.emb_ln_g, a->emb_mean,
                               a->emb_rstd, T, H);

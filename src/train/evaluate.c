@@ -64,3 +64,44 @@ ss_status ss_eval_sts(const ss_transformer *tf, const ss_st_config *st, ss_model
     free(a), free(b), free(ea), free(eb), free(cs), free(gold);
     return rc;
 }
+
+ss_status ss_eval_ir(const ss_transformer *tf, const ss_st_config *st, ss_model *m, ss_pool *pool,
+                     const ss_ir_data *d, ss_ir_result *r, ss_error *err) {
+    const int P = ss_pooling_count(&st->pooling) * tf->cfg.hidden;
+    float *qe = malloc(sizeof(float) * (d->n_queries * P + 1)), *ce = malloc(sizeof(float) * (d->n_corpus * P + 1));
+    ss_tf_work w = {0};
+    ss_status rc = qe && ce ? SS_OK : ss_fail(err, SS_ERR_NOMEM, "eval: out of memory");
+    if (rc == SS_OK) rc = embed(tf, st, m, pool, &w, (const char *const *)d->query_texts, d->n_queries, qe, err);
+    if (rc == SS_OK) rc = embed(tf, st, m, pool, &w, (const char *const *)d->corpus_texts, d->n_corpus, ce, err);
+    if (rc == SS_OK) rc = ss_ir_compute(d, qe, ce, P, r, err);
+    ss_tf_work_free(&w);
+    free(qe), free(ce);
+    return rc;
+}
+
+ss_status ss_eval_triplet(const ss_transformer *tf, const ss_st_config *st, ss_model *m, ss_pool *pool,
+                          const ss_dataset *d, ss_triplet_result *r, ss_error *err) {
+    if (d->n_cols != 3) return ss_fail(err, SS_ERR_INVALID, "eval: triplets need three text columns");
+    const size_t n = d->n_rows;
+    const int P = ss_pooling_count(&st->pooling) * tf->cfg.hidden;
+    const char **t = malloc(sizeof(char *) * (n + 1));
+    float *e = malloc(sizeof(float) * (3 * n * P + 1));
+    ss_tf_work w = {0};
+    ss_status rc = t && e ? SS_OK : ss_fail(err, SS_ERR_NOMEM, "eval: out of memory");
+    for (int c = 0; c < 3 && rc == SS_OK; c++) {
+        for (size_t i = 0; i < n; i++) t[i] = ss_dataset_text(d, i, c);
+        rc = embed(tf, st, m, pool, &w, t, n, e + (size_t)c * n * P, err);
+    }
+    if (rc == SS_OK && st->normalize)
+        for (size_t i = 0; i < 3 * n; i++) {
+            float *x = e + i * P;
+            double s = 0;
+            for (int k = 0; k < P; k++) s += (double)x[k] * x[k];
+            s = fmax(sqrt(s), 1e-12);
+            for (int k = 0; k < P; k++) x[k] = (float)(x[k] / s);
+        }
+    if (rc == SS_OK) ss_triplet_compute(e, e + n * P, e + 2 * n * P, n, P, r);
+    ss_tf_work_free(&w);
+    free(t), free(e);
+    return rc;
+}

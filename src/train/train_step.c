@@ -47,6 +47,10 @@ static ss_status embed_range(ss_train_step *s, const ss_transformer *tf, const s
                              const int32_t *ids, const int *seq_off, int q0, int q1, int *loc_off, ss_error *err) {
     const int H = tf->cfg.hidden, P = s->P;
     for (int q = q0; q <= q1; q++) loc_off[q - q0] = seq_off[q] - seq_off[q0];
+    s->work.dropout = s->dropout;
+    s->work.p_hidden = s->p_hidden, s->work.p_attn = s->p_attn;
+    s->work.drop_seed = s->drop_seed;
+    s->work.drop_tok0 = (uint64_t)seq_off[q0], s->work.drop_seq0 = (uint64_t)q0;
     ss_status rc = ss_transformer_forward(tf, pool, &s->work, ids + seq_off[q0], loc_off, q1 - q0, err);
     if (rc != SS_OK) return rc;
     const float *hid = s->work.x;
@@ -102,7 +106,7 @@ ss_status ss_train_step_run(ss_train_step *s, const ss_transformer *tf, const ss
     if (!loc_off) return ss_fail(err, SS_ERR_NOMEM, "train step: out of memory");
     /* GradCache (CachedMNRL): embed mini-batches, take the loss and its embedding gradients over the
      * whole batch, then re-run each mini-batch's forward and backward; activations are those of one
-     * mini-batch. Exact without dropout (the forward is deterministic). */
+     * mini-batch. Exact with dropout too: a mini-batch draws the whole batch's masks (train_step.h). */
     int chunk = lc->kind == SS_LOSS_CACHED_MNRL && lc->mini_batch > 0 && lc->mini_batch < S ? lc->mini_batch : S;
     for (int q0 = 0; q0 < S && rc == SS_OK; q0 += chunk)
         rc = embed_range(s, tf, st, pool, ids, seq_off, q0, q0 + chunk < S ? q0 + chunk : S, loc_off, err);
@@ -113,6 +117,9 @@ ss_status ss_train_step_run(ss_train_step *s, const ss_transformer *tf, const ss
         lb.emb[c] = s->emb + (size_t)c * B * P;
         g[c] = s->demb + (size_t)c * B * P;
     }
+    /* MSELoss to targets: every sentence of every column against its own target row (labels [S, P]),
+     * one batch of S sentences as sentence-transformers' MSELoss sees the parallel-sentences form */
+    if (lc->kind == SS_LOSS_MSE) lb.n_cols = 1, lb.B = S;
     if (rc == SS_OK) rc = ss_loss_compute(lc, &lb, loss, g, err);
     if (rc == SS_OK && chunk == S) {
         rc = backward_range(s, tf, st, ids, seq_off, 0, S, loc_off, grads, err);

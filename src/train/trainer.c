@@ -12,7 +12,9 @@
 #include <errno.h>
 
 #include "core/error.h"
+#include "kernels/rng.h"
 #include "model/config.h"
+#include "model/pooling.h"
 #include "model/transformer.h"
 #include "train/bert_backward.h"
 #include "train/evaluate.h"
@@ -33,6 +35,7 @@ void ss_train_options_default(ss_train_options *o) {
     o->schedule = SS_SCHED_WARMUP_LINEAR;
     o->seed = 42;
     o->no_duplicates = -1;
+    o->dropout = 1;
 }
 
 /* ---- checkpoints ------------------------------------------------------------------ */
@@ -100,6 +103,33 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* The evaluator of a run (STS, IR or triplets): one score, higher is better, and a second figure. */
+typedef struct {
+    int kind; /* 0 none, 1 STS, 2 IR, 3 triplets */
+    ss_dataset ds;
+    ss_ir_data ir;
+} evaluator;
+
+static void evaluator_free(evaluator *e) {
+    if (e->kind == 1 || e->kind == 3) ss_dataset_free(&e->ds);
+    if (e->kind == 2) ss_ir_data_free(&e->ir);
+    e->kind = 0;
+}
+
+static ss_status evaluator_open(evaluator *e, const ss_train_options *o, ss_error *err) {
+    int n = !!o->eval_sts + !!o->eval_ir + !!o->eval_triplet;
+    memset(e, 0, sizeof *e);
+    if (n > 1) return ss_fail(err, SS_ERR_INVALID, "one evaluator per run: STS, IR or triplets");
+    ss_status rc = SS_OK;
+    if (o->eval_sts && (rc = ss_dataset_load(&e->ds, o->eval_sts, &o->eval_data, err)) == SS_OK) e->kind = 1;
+    if (o->eval_ir && (rc = ss_ir_data_load_spec(&e->ir, o->eval_ir, err)) == SS_OK) e->kind = 2;
+    if (o->eval_triplet && (rc = ss_dataset_load(&e->ds, o->eval_triplet, &o->eval_data, err)) == SS_OK) {
+        e->kind = 3;
+        if (e->ds.n_cols != 3) rc = ss_fail(err, SS_ERR_INVALID, "%s: triplets need 3 text columns", o->eval_triplet);
+    }
+    return rc;
+}
+
 typedef struct {
     ss_model *m; /* tokenizer and configs (its own weights are not trained) */
     ss_tf_config cfg;
@@ -114,6 +144,21 @@ static void parts_free(model_parts *p) {
     ss_model_free(p->m);
 }
 
+static ss_status evaluator_run(const evaluator *e, model_parts *mp, ss_pool *pool, double *score, double *second,
+                               ss_error *err) {
+    if (e->kind == 1) return ss_eval_sts(&mp->tf, &mp->st, mp->m, pool, &e->ds, score, second, err);
+    if (e->kind == 2) {
+        ss_ir_result r;
+        ss_status rc = ss_eval_ir(&mp->tf, &mp->st, mp->m, pool, &e->ir, &r, err);
+        *score = 100 * r.map100, *second = 100 * r.ndcg10;
+        return rc;
+    }
+    ss_triplet_result r;
+    ss_status rc = ss_eval_triplet(&mp->tf, &mp->st, mp->m, pool, &e->ds, &r, err);
+    *score = 100 * r.cosine, *second = 100 * r.euclidean;
+    return rc;
+}
+
 ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error *err) {
     memset(res, 0, sizeof *res);
     double t0 = now();
@@ -125,19 +170,23 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
 
     ss_loss_config lc = o->loss;
     int n_cols = o->simcse ? 2 : d.n_cols;
-    if (lc.kind == SS_LOSS_MSE && d.n_cols == 2) lc.kind = SS_LOSS_MSE_PAIR; /* embedding-to-embedding MSE */
+    if (lc.kind == SS_LOSS_MSE && d.n_cols == 2 && !o->teacher) lc.kind = SS_LOSS_MSE_PAIR; /* embedding-to-embedding */
+    if (o->teacher && lc.kind != SS_LOSS_MSE) {
+        ss_dataset_free(&d);
+        return ss_fail(err, SS_ERR_INVALID, "a teacher goes with the MSE loss");
+    }
     if (o->simcse && (d.n_cols != 1 || lc.kind != SS_LOSS_MNRL)) {
         ss_dataset_free(&d);
         return ss_fail(err, SS_ERR_INVALID, "simcse takes one text column (got %d) and MNRL", d.n_cols);
     }
     if (n_cols < ss_loss_min_cols(lc.kind) || (ss_loss_label_kind(lc.kind) == 1 && !d.labels) ||
-        ss_loss_label_kind(lc.kind) == 2) {
+        (ss_loss_label_kind(lc.kind) == 2 && !o->teacher)) {
         ss_dataset_free(&d);
         return ss_fail(err, SS_ERR_INVALID,
                        "%s: the loss needs %d text columns%s (the data has %d text columns%s)%s", o->data_path,
                        ss_loss_min_cols(lc.kind), ss_loss_label_kind(lc.kind) == 1 ? " and a label column" : "",
                        d.n_cols, d.labels ? " and labels" : "",
-                       ss_loss_label_kind(lc.kind) == 2 ? "; MSE to target embeddings is not available here" : "");
+                       ss_loss_label_kind(lc.kind) == 2 ? "; MSE to target embeddings needs a teacher model" : "");
     }
 
     model_parts mp = {0};
@@ -153,7 +202,9 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     ss_adamw opt = {0};
     ss_train_step step = {0};
     ss_train_batcher bt = {0};
-    ss_dataset ev = {0};
+    ss_model *teacher = NULL;
+    float *targets = NULL, *tlabels = NULL; /* teacher: [rows, P], this batch's [n_cols * bs, P] */
+    evaluator ev = {0};
     int have_ev = 0;
     res->best_eval = -INFINITY;
     if (!mp.m) {
@@ -165,6 +216,34 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
     mp.have_st = 1;
     if ((rc = ss_transformer_load(&mp.tf, &mp.cfg, o->model_dir, err)) != SS_OK) goto done;
     mp.have_tf = 1;
+    const int P = ss_pooling_count(&mp.st.pooling) * mp.cfg.hidden;
+    if (o->teacher) { /* its embeddings of column 0, computed once (ParallelSentencesDataset does the same) */
+        ss_model_options to = {.n_threads = o->n_threads};
+        if (!(teacher = ss_model_load(o->teacher, &to, err))) {
+            rc = err ? err->code : SS_ERR_IO;
+            goto done;
+        }
+        if (ss_model_dim(teacher) != P) {
+            rc = ss_fail(err, SS_ERR_INVALID, "teacher %s embeds in %d dimensions, the student in %d", o->teacher,
+                         ss_model_dim(teacher), P);
+            goto done;
+        }
+        const char **src = malloc(sizeof(char *) * (d.n_rows + 1));
+        targets = malloc(sizeof(float) * (d.n_rows * (size_t)P + 1));
+        tlabels = malloc(sizeof(float) * ((size_t)n_cols * o->batch_size * P + 1));
+        if (!src || !targets || !tlabels) {
+            free(src);
+            rc = ss_fail(err, SS_ERR_NOMEM, "teacher: out of memory for %zu embeddings", d.n_rows);
+            goto done;
+        }
+        for (size_t i = 0; i < d.n_rows; i++) src[i] = ss_dataset_text(&d, i, 0);
+        rc = ss_encode(teacher, src, d.n_rows, NULL, targets, err);
+        free(src);
+        if (rc != SS_OK) {
+            ss_error_prefix(err, "teacher %s: ", o->teacher);
+            goto done;
+        }
+    }
     int no_dup = o->no_duplicates >= 0 ? o->no_duplicates
                                        : (lc.kind == SS_LOSS_MNRL || lc.kind == SS_LOSS_MNSRL || lc.kind == SS_LOSS_CACHED_MNRL);
     int bs = o->batch_size;
@@ -202,11 +281,12 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
         }
         fprintf(csv, "step,epoch,loss,lr,grad_norm\n");
     }
-    if (o->eval_sts) {
-        if ((rc = ss_dataset_load(&ev, o->eval_sts, &o->eval_data, err)) != SS_OK) goto done;
-        have_ev = 1;
+    if (o->eval_sts || o->eval_ir || o->eval_triplet) {
+        rc = evaluator_open(&ev, o, err);
+        have_ev = ev.kind != 0;
+        if (rc != SS_OK) goto done;
         double sp, pe;
-        if ((rc = ss_eval_sts(&mp.tf, &mp.st, mp.m, pool, &ev, &sp, &pe, err)) != SS_OK) goto done;
+        if ((rc = evaluator_run(&ev, &mp, pool, &sp, &pe, err)) != SS_OK) goto done;
         res->first_eval = sp, res->n_evals = 1; /* reported; best starts below any score, as fit's */
         if (o->on_eval) o->on_eval(o->user, 0, sp, pe);
     }
@@ -240,10 +320,19 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
                 }
             if (d.labels)
                 for (int i = 0; i < n; i++) labels[i] = d.labels[rows[i]];
+            if (targets) /* sequence c·n + i learns the teacher's embedding of row i */
+                for (int c = 0; c < n_cols; c++)
+                    for (int i = 0; i < n; i++)
+                        memcpy(tlabels + ((size_t)c * n + i) * P, targets + rows[i] * (size_t)P, sizeof(float) * P);
             memset(grads, 0, sizeof(float) * mp.tf.n_params);
+            /* this step's dropout masks: a function of the seed and the step only (resume replays them) */
+            step.dropout = o->dropout, step.p_hidden = mp.cfg.hidden_dropout, step.p_attn = mp.cfg.attn_dropout;
+            uint64_t ds = o->seed ^ 0x64726f706f7574ull; /* "dropout" */
+            ds += (uint64_t)s * 0x9E3779B97F4A7C15ull;
+            step.drop_seed = ss_splitmix64(&ds);
             double loss = 0;
-            rc = ss_train_step_run(&step, &mp.tf, &mp.st, pool, ids, off, n_cols, n, &lc, d.labels ? labels : NULL,
-                                   grads, &loss, NULL, err);
+            rc = ss_train_step_run(&step, &mp.tf, &mp.st, pool, ids, off, n_cols, n, &lc,
+                                   targets ? tlabels : d.labels ? labels : NULL, grads, &loss, NULL, err);
             if (rc != SS_OK) goto done;
             if (!isfinite(loss)) {
                 rc = ss_fail(err, SS_ERR_INVALID, "step %lld: the loss is %f", (long long)s, loss);
@@ -262,7 +351,7 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
             int epoch_end = bt.batch_in_epoch >= ss_train_batcher_len(&bt) || s == total;
             if (have_ev && ((o->eval_steps > 0 && s % o->eval_steps == 0) || epoch_end)) {
                 double sp, pe;
-                if ((rc = ss_eval_sts(&mp.tf, &mp.st, mp.m, pool, &ev, &sp, &pe, err)) != SS_OK) goto done;
+                if ((rc = evaluator_run(&ev, &mp, pool, &sp, &pe, err)) != SS_OK) goto done;
                 res->n_evals++;
                 if (o->on_eval) o->on_eval(o->user, s, sp, pe);
                 if (sp > res->best_eval) { /* save_best_model */
@@ -291,7 +380,9 @@ ss_status ss_train_run(const ss_train_options *o, ss_train_result *res, ss_error
      * evaluation ran after a step) the final model is saved */
     if (o->out_dir && (!have_ev || res->best_step == 0)) rc = ss_train_save(&mp.tf, o->model_dir, o->out_dir, err);
 done:
-    if (have_ev) ss_dataset_free(&ev);
+    evaluator_free(&ev);
+    ss_model_free(teacher);
+    free(targets), free(tlabels);
     res->seconds = now() - t0;
     if (csv) fclose(csv);
     ss_adamw_free(&opt);

@@ -19,6 +19,10 @@ typedef struct ss_train_options {
     ss_data_options data;
     ss_loss_config loss;
     int simcse;           /* one text column paired with itself (MNRL); see docs/training.md on dropout */
+    /* MSELoss to a teacher's embeddings (loss SS_LOSS_MSE): the teacher model folder embeds column 0
+     * of every row once, before training; the student learns that embedding for every column of the
+     * row (one column: distillation; source, translation: the multilingual ParallelSentences form) */
+    const char *teacher;
     int epochs;           /* 1 */
     int batch_size;       /* 32 */
     double lr;            /* 2e-5 */
@@ -31,6 +35,7 @@ typedef struct ss_train_options {
     uint64_t seed;        /* 42 */
     int no_duplicates;    /* -1: on for the in-batch-negative losses (MNRL family) */
     int n_threads;        /* 0: all cores */
+    int dropout;          /* 1 (default): config.json's dropout in the training forward, as model.train(); 0: off */
     const char *log_csv;  /* optional: step,epoch,loss,lr,grad_norm per step */
     /* checkpoints: the whole training state (parameters, Adam moments and step, the batcher's
      * order, position and RNG) so that a resumed run continues bit-identically */
@@ -43,6 +48,13 @@ typedef struct ss_train_options {
     const char *eval_sts;       /* (s1, s2, score) file; eval_data describes its columns */
     ss_data_options eval_data;
     int64_t eval_steps;         /* 0: at epoch ends only */
+    /* or (one evaluator per run) InformationRetrievalEvaluator: eval_ir = "QUERIES,CORPUS,QRELS" or a BEIR
+     * folder (ir_eval.h); its score is MAP@100 x100 (2.7's main score), second NDCG@10 x100 */
+    const char *eval_ir;
+    /* or TripletEvaluator on an (anchor, positive, negative) file (eval_data: its columns); score: cosine
+     * accuracy x100, second: Euclidean accuracy x100 */
+    const char *eval_triplet;
+    /* spearman / pearson for STS; the score and the second figure above for IR and triplets */
     void (*on_eval)(void *user, int64_t step, double spearman, double pearson);
     /* called after every step (NULL: silent) */
     void (*on_step)(void *user, int64_t step, int64_t total, int epoch, double loss, double lr);
@@ -53,7 +65,7 @@ typedef struct ss_train_result {
     int64_t steps;
     int stopped; /* stop_after ended the run early (a checkpoint was written when asked) */
     int n_evals;
-    double first_eval, best_eval; /* Spearman x100: before training, the best seen */
+    double first_eval, best_eval; /* the evaluator's score (Spearman x100 for STS): before training, the best seen */
     int64_t best_step;
     double first_loss, last_loss, mean_last_epoch_loss;
     size_t rows, skipped_rows;

@@ -84,6 +84,73 @@ int main(void) {
     }
     CHECK_CONTAINS(err, "best ");
     free(out), free(err);
+    /* the IR and triplet evaluators during training (the fixture of tests/golden/train/ir): the score
+     * before training equals `eval ir` / `eval triplet`'s on the same model; best model kept */
+    {
+        const char *ir = SEMSEARCH_TESTS_DIR "/golden/train/ir";
+        double map0 = -1, acc0 = -1;
+        snprintf(cmd, sizeof cmd, "eval ir %s --model %s", ir, MODEL);
+        rc = run(cmd, &out, &err);
+        CHECKF(rc == 0, "eval ir rc %d: %s", rc, err);
+        const char *k = strstr(out, "map@100: ");
+        if (k) map0 = atof(k + 9);
+        CHECK_CONTAINS(out, "ndcg@10: ");
+        free(out), free(err);
+        snprintf(cmd, sizeof cmd, "eval triplet %s/triplets.csv --model %s", ir, MODEL);
+        rc = run(cmd, &out, &err);
+        CHECKF(rc == 0, "eval triplet rc %d: %s", rc, err);
+        k = strstr(out, "cosine_accuracy: ");
+        if (k) acc0 = atof(k + 17);
+        free(out), free(err);
+        snprintf(cmd, sizeof cmd,
+                 "train --model %s --data %s --loss mnrl --batch-size 2 --max-steps 2 --eval-ir %s --eval-steps 1 "
+                 "--out %s/best-ir",
+                 MODEL, data, ir, dir);
+        rc = run(cmd, &out, &err);
+        CHECKF(rc == 0, "train with eval-ir rc %d: %s", rc, err);
+        CHECK_CONTAINS(err, "eval after step 2: map@100");
+        k = strstr(err, "eval after step 0: map@100 ");
+        double m0 = k ? atof(k + strlen("eval after step 0: map@100 ")) : -1e9;
+        CHECKF(fabs(m0 - 100 * map0) < 0.01, "eval-ir before training %.4f vs eval ir %.4f", m0, 100 * map0);
+        free(out), free(err);
+        snprintf(cmd, sizeof cmd,
+                 "train --model %s --data %s --loss mnrl --batch-size 2 --max-steps 2 --eval-triplet %s/triplets.csv "
+                 "--out %s/best-triplet",
+                 MODEL, data, ir, dir);
+        rc = run(cmd, &out, &err);
+        CHECKF(rc == 0, "train with eval-triplet rc %d: %s", rc, err);
+        k = strstr(err, "eval after step 0: cosine accuracy ");
+        double a0 = k ? atof(k + strlen("eval after step 0: cosine accuracy ")) : -1e9;
+        CHECKF(fabs(a0 - 100 * acc0) < 0.01, "eval-triplet before training %.4f vs eval triplet %.4f", a0, 100 * acc0);
+        CHECK_CONTAINS(err, "best ");
+        free(out), free(err);
+        /* one evaluator per run; a bad IR spec fails with a message */
+        snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss mnrl --max-steps 1 --eval-ir %s --eval-sts %s",
+                 MODEL, data, ir, sts);
+        rc = run(cmd, &out, &err);
+        CHECK(rc != 0);
+        CHECK_CONTAINS(err, "one evaluator per run");
+        free(out), free(err);
+        snprintf(cmd, sizeof cmd, "eval ir %s/nope --model %s", dir, MODEL);
+        rc = run(cmd, &out, &err);
+        CHECK(rc != 0);
+        CHECK_CONTAINS(err, "QUERIES,CORPUS,QRELS");
+        free(out), free(err);
+    }
+    /* MSE to a teacher, the parallel-sentences form (both columns learn the teacher's embedding of q) */
+    snprintf(cmd, sizeof cmd,
+             "train --model %s --data %s --columns q,d --loss mse --teacher %s/models/mpnet-mean-normalize "
+             "--batch-size 2 --max-steps 2 --out %s/distilled",
+             MODEL, data, SEMSEARCH_TESTS_DIR, dir);
+    rc = run(cmd, &out, &err);
+    CHECKF(rc == 0, "train --teacher rc %d: %s", rc, err);
+    CHECK_CONTAINS(err, "2 steps");
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss mnrl --teacher %s --max-steps 1", MODEL, data, MODEL);
+    rc = run(cmd, &out, &err);
+    CHECK(rc != 0);
+    CHECK_CONTAINS(err, "teacher goes with the MSE loss");
+    free(out), free(err);
     /* an STSb file for the cosine loss: label 4 / 5 picked automatically */
     snprintf(cmd, sizeof cmd, "train --model %s --data %s --loss cosine --batch-size 2 --max-steps 2", MODEL, sts);
     rc = run(cmd, &out, &err);

@@ -83,6 +83,7 @@ static void test_train(void) {
     ss_train_options_default(&o);
     o.model_dir = MODEL, o.data_path = csv, o.out_dir = out, o.log_csv = log;
     o.batch_size = 4, o.epochs = 15, o.lr = 1e-3, o.n_threads = 2, o.on_step = on_step;
+    o.dropout = 0; /* memorising 4 pairs tests the loop; dropout (on below) only slows that */
     ss_train_result r;
     ss_error err = {0};
     CHECKF(ss_train_run(&o, &r, &err) == SS_OK, "%s", err.msg);
@@ -108,7 +109,15 @@ static void test_train(void) {
     o.out_dir = NULL, o.log_csv = NULL;
     CHECK(ss_train_run(&o, &r, &err) == SS_OK && r.last_loss == l1);
 
-    /* interrupted after 7 steps (checkpoint), resumed: the same losses and the same model */
+    /* with dropout (the default): interrupted after 7 steps (checkpoint), resumed: the same losses
+     * (the same masks) and the same model as an uninterrupted run */
+    char out3[512];
+    snprintf(out3, sizeof out3, "%s/trained-dropout", dir);
+    o.dropout = 1, o.out_dir = out3;
+    CHECKF(ss_train_run(&o, &r, &err) == SS_OK, "%s", err.msg);
+    CHECK(r.last_loss != l1); /* the masks changed the run */
+    embed(out3, b);
+    o.out_dir = NULL;
     double full[16];
     memcpy(full, step_loss, sizeof full);
     char ck[512], out2[512];
@@ -147,6 +156,38 @@ static void test_train(void) {
     CHECK(ss_train_run(&o, &r, &err) == SS_ERR_IO);
 }
 
+/* Unsupervised SimCSE: plain texts, each paired with itself (MNRL), the two
+ * views told apart only by their dropout masks (test_dropout checks that the
+ * views differ): the loss falls. */
+static double simcse_loss[128];
+static void on_simcse_step(void *user, int64_t step, int64_t total, int epoch, double loss, double lr) {
+    (void)user, (void)total, (void)epoch, (void)lr;
+    if (step >= 1 && step <= 128) simcse_loss[step - 1] = loss;
+}
+
+static void test_simcse(void) {
+    char txt[512];
+    snprintf(txt, sizeof txt, "%s/plain.txt", dir);
+    FILE *f = fopen(txt, "w");
+    REQUIRE(f != NULL);
+    for (int i = 0; i < 8; i++) fprintf(f, "%s\n", texts[i]);
+    fclose(f);
+    ss_train_options o;
+    ss_train_options_default(&o);
+    static char c0[] = "0";
+    o.model_dir = MODEL, o.data_path = txt, o.simcse = 1;
+    o.data.format = SS_DATA_TSV, o.data.header = 0, o.data.n_text_cols = 1, o.data.text_cols[0] = c0;
+    o.batch_size = 8, o.epochs = 30, o.lr = 1e-3, o.n_threads = 2, o.on_step = on_simcse_step;
+    ss_train_result r;
+    ss_error err = {0};
+    CHECKF(ss_train_run(&o, &r, &err) == SS_OK, "%s", err.msg);
+    double first = 0, last = 0;
+    for (int i = 0; i < 5; i++) first += simcse_loss[i] / 5, last += simcse_loss[25 + i] / 5;
+    printf("simcse, 8 plain texts, 30 steps with dropout: mean loss of steps 1-5 %.4f, of steps 26-30 %.4f\n", first,
+           last);
+    CHECK(r.steps == 30 && r.rows == 8 && last < 0.5 * first);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/ss_test_trainer_%d", (int)getpid());
     char cmd[300];
@@ -154,6 +195,7 @@ int main(void) {
     REQUIRE(system(cmd) == 0);
     test_save_roundtrip();
     test_train();
+    test_simcse();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
     return TEST_REPORT();
