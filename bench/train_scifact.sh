@@ -29,7 +29,7 @@ evaluate() { # MODEL NAME
 
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
     uptime
-    build/semsearch train --model "$BASE" --data "$D/train.jsonl" --columns anchor,positive --loss mnrl \
+    build/semsearch train --model "$BASE" --data "$D/train.jsonl" --columns anchor,positive --loss mnrl --no-dropout \
         --batch-size "$BATCH" --epochs "$EPOCHS" --lr "$LR" --seed "$SEED" --threads "$THREADS" \
         --log "$OUT/train-log.csv" --out "$OUT/model" 2>&1 | tr '\r' '\n' | grep -v '^  step' | tee "$OUT/train.txt"
 fi

@@ -12,10 +12,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "semsearch.h" /* ss_pool */
+
 void ss_attention_dropout_backward(float *dq, float *dk, float *dv, int ld_d, float *datt_scores, const float *dctx,
                                    int ld_ctx, const float *att, const uint8_t *drop, float keep, const float *q,
                                    const float *k, const float *v, int ld, const int *seq_off, int n_seq,
                                    int n_heads, int d, float *scratch);
+
+/* The same on the pool, one task per (sequence, head) (att_off[b]: sequence
+ * b's offset in att / drop; scratch: Lmax floats per pool thread);
+ * bit-identical to the serial kernel for any number of threads. */
+void ss_attention_dropout_backward_par(ss_pool *pool, float *dq, float *dk, float *dv, int ld_d, float *datt_scores,
+                                       const float *dctx, int ld_ctx, const float *att, const uint8_t *drop,
+                                       float keep, const size_t *att_off, const float *q, const float *k,
+                                       const float *v, int ld, const int *seq_off, int n_seq, int n_heads, int d,
+                                       float *scratch);
 
 /* The backward of an in-place dropout, in place: g = g ⊙ mask · keep. */
 void ss_dropout_backward_inplace(float *g, const uint8_t *mask, size_t n, float keep);

@@ -175,9 +175,9 @@ ss_status ss_transformer_backward(const ss_transformer *tf, const ss_tf_work *w,
         float *datt = tf->w.rel_bias ? bw->datt : NULL;
         if (datt) memset(datt, 0, sizeof(float) * a->att_len);
         if (la.drop_att)
-            ss_attention_dropout_backward(bw->dqkv, bw->dqkv + H, bw->dqkv + 2 * H, 3 * H, datt, bw->dh, H, la.att,
-                                          la.drop_att, keep_a, la.qkv, la.qkv + H, la.qkv + 2 * H, 3 * H, seq_off,
-                                          n_seq, nh, d, bw->scratch);
+            ss_attention_dropout_backward_par(pool, bw->dqkv, bw->dqkv + H, bw->dqkv + 2 * H, 3 * H, datt, bw->dh, H,
+                                              la.att, la.drop_att, keep_a, a->att_off, la.qkv, la.qkv + H,
+                                              la.qkv + 2 * H, 3 * H, seq_off, n_seq, nh, d, bw->scratch);
         else
             ss_attention_backward_par(pool, bw->dqkv, bw->dqkv + H, bw->dqkv + 2 * H, 3 * H, datt, bw->dh, H, la.att,
                                       a->att_off, la.qkv, la.qkv + H, la.qkv + 2 * H, 3 * H, seq_off, n_seq, nh, d,

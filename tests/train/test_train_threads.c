@@ -23,7 +23,7 @@ typedef struct run_out {
     float *emb, *grads, *params;
 } run_out;
 
-static void run_once(const char *dir, int threads, const int32_t *ids, const int *off, run_out *o) {
+static void run_once(const char *dir, int threads, int dropout, const int32_t *ids, const int *off, run_out *o) {
     ss_error err = {0};
     ss_tf_config cfg;
     ss_st_config st;
@@ -40,6 +40,8 @@ static void run_once(const char *dir, int threads, const int32_t *ids, const int
     REQUIRE(o->emb && o->grads && o->params);
     ss_loss_config lc = ss_loss_defaults(SS_LOSS_MNRL);
     ss_train_step step = {0};
+    if (dropout) /* masks drawn per row from the seed: the same on any number of threads */
+        step.dropout = 1, step.p_hidden = 0.1f, step.p_attn = 0.1f, step.drop_seed = 12345;
     ss_adamw opt;
     REQUIRE(ss_adamw_init(&opt, tf.n_params, &err) == SS_OK);
     opt.lr = 1e-3; /* large, so that the steps move the parameters visibly */
@@ -64,7 +66,7 @@ static void run_once(const char *dir, int threads, const int32_t *ids, const int
     ss_st_config_free(&st);
 }
 
-static void check_model(const char *dir, const char *label) {
+static void check_model(const char *dir, const char *label, int dropout) {
     ss_error err = {0};
     ss_tf_config cfg;
     REQUIRE(ss_tf_config_load(&cfg, dir, &err) == SS_OK);
@@ -76,7 +78,7 @@ static void check_model(const char *dir, const char *label) {
     int D = ss_pooling_count(&st.pooling) * cfg.hidden;
     ss_transformer_free(&tf);
     ss_st_config_free(&st);
-    printf("== %s (%zu parameters)\n", label, n_params);
+    printf("== %s (%zu parameters)%s\n", label, n_params, dropout ? ", dropout 0.1" : "");
 
     /* uneven lengths so that (sequence, head) tasks and row blocks differ in size; a
      * repeated id in every sequence exercises the embedding scatter-add's sums */
@@ -97,7 +99,7 @@ static void check_model(const char *dir, const char *label) {
     }
     run_out r[3];
     const int threads[3] = {1, 2, 4};
-    for (int i = 0; i < 3; i++) run_once(dir, threads[i], ids, off, &r[i]);
+    for (int i = 0; i < 3; i++) run_once(dir, threads[i], dropout, ids, off, &r[i]);
     for (int i = 1; i < 3; i++) {
         for (int t = 0; t < STEPS; t++)
             CHECKF(memcmp(&r[i].loss[t], &r[0].loss[t], sizeof(double)) == 0, "%s: step %d loss, %d threads: %.9g vs %.9g",
@@ -130,8 +132,9 @@ int main(void) {
     const char *tiny[] = {"bert-mean-normalize", "bert-gelu-new", "mpnet-mean-normalize"};
     for (int i = 0; i < 3; i++) {
         snprintf(dir, sizeof dir, "%s/models/%s", SEMSEARCH_TESTS_DIR, tiny[i]);
-        check_model(dir, tiny[i]);
+        check_model(dir, tiny[i], 0);
+        check_model(dir, tiny[i], 1);
     }
-    check_model(SEMSEARCH_MODEL_DIR, "all-MiniLM-L6-v2");
+    check_model(SEMSEARCH_MODEL_DIR, "all-MiniLM-L6-v2", 0);
     return TEST_REPORT();
 }
