@@ -217,25 +217,32 @@ void ss_ref_attention_forward(float *ctx, int ld_ctx, float *att, const float *q
 }
 
 /* One (sequence, head): rows t0 .. t0+L-1, columns h*d .. h*d+d-1 of dq, dk,
- * dv; p / datt point at this head's L x L block. */
-static void attention_backward_head(float *dq, float *dk, float *dv, int ld_d, float *datt, const float *dctx,
-                                    int ld_ctx, const float *att, const float *q, const float *k, const float *v,
-                                    int ld, int t0, int L, int h, int d, float *scratch) {
+ * dv; att / drop / datt point at this head's L x L block. drop (NULL: no
+ * dropout) is the forward's mask on the probabilities, kept ones scaled by
+ * keep: D = P ⊙ mask · keep replaces P in dV and dP = dD ⊙ mask · keep; the
+ * softmax backward uses the undropped P. Without a mask the arithmetic is
+ * exactly the plain kernel's. */
+void ss__attention_backward_head(float *dq, float *dk, float *dv, int ld_d, float *datt, const float *dctx,
+                                 int ld_ctx, const float *att, const uint8_t *drop, float keep, const float *q,
+                                 const float *k, const float *v, int ld, int t0, int L, int h, int d,
+                                 float *scratch) {
     float scale = 1.0f / sqrtf((float)d);
     for (int i = 0; i < L; i++) {
         const float *p = att + (size_t)i * L;
+        const uint8_t *m = drop ? drop + (size_t)i * L : NULL;
         const float *dci = dctx + (size_t)(t0 + i) * ld_ctx + h * d;
-        /* dp[j] = dctx_i · v_j ; dv_j += p_ij dctx_i */
+        /* dp[j] = dctx_i · v_j (· m_ij keep) ; dv_j += p_ij (m_ij keep) dctx_i */
         float *dp = scratch;
         for (int j = 0; j < L; j++) {
             const float *vj = v + (size_t)(t0 + j) * ld + h * d;
             float *dvj = dv + (size_t)(t0 + j) * ld_d + h * d;
+            const float pd = !m ? p[j] : m[j] ? p[j] * keep : 0.0f;
             float s = 0;
             for (int c = 0; c < d; c++) {
                 s += dci[c] * vj[c];
-                dvj[c] += p[j] * dci[c];
+                dvj[c] += pd * dci[c];
             }
-            dp[j] = s;
+            dp[j] = !m ? s : m[j] ? s * keep : 0.0f;
         }
         /* softmax backward in place: dp becomes dscores (biased, scaled) */
         double dot = 0;
@@ -264,14 +271,16 @@ void ss_attention_backward(float *dq, float *dk, float *dv, int ld_d, float *dat
     for (int b = 0; b < n_seq; b++) {
         int t0 = seq_off[b], L = seq_off[b + 1] - seq_off[b];
         for (int h = 0; h < n_heads; h++, aoff += (size_t)L * L)
-            attention_backward_head(dq, dk, dv, ld_d, datt_scores ? datt_scores + aoff : NULL, dctx, ld_ctx,
-                                    att + aoff, q, k, v, ld, t0, L, h, d, scratch);
+            ss__attention_backward_head(dq, dk, dv, ld_d, datt_scores ? datt_scores + aoff : NULL, dctx, ld_ctx,
+                                        att + aoff, NULL, 1.0f, q, k, v, ld, t0, L, h, d, scratch);
     }
 }
 
 typedef struct attn_bjob {
     float *dq, *dk, *dv, *datt, *scratch;
     const float *dctx, *att, *q, *k, *v;
+    const uint8_t *drop; /* NULL: no dropout */
+    float keep;
     const size_t *att_off;
     const int *seq_off;
     int ld_d, ld_ctx, ld, n_heads, d, Lmax;
@@ -282,21 +291,30 @@ static void attn_btask(void *arg, size_t i, int thread) {
     int b = (int)i / j->n_heads, h = (int)i % j->n_heads;
     int t0 = j->seq_off[b], L = j->seq_off[b + 1] - t0;
     size_t aoff = j->att_off[b] + (size_t)h * L * L;
-    attention_backward_head(j->dq, j->dk, j->dv, j->ld_d, j->datt ? j->datt + aoff : NULL, j->dctx, j->ld_ctx,
-                            j->att + aoff, j->q, j->k, j->v, j->ld, t0, L, h, j->d,
-                            j->scratch + (size_t)thread * j->Lmax);
+    ss__attention_backward_head(j->dq, j->dk, j->dv, j->ld_d, j->datt ? j->datt + aoff : NULL, j->dctx, j->ld_ctx,
+                                j->att + aoff, j->drop ? j->drop + aoff : NULL, j->keep, j->q, j->k, j->v, j->ld,
+                                t0, L, h, j->d, j->scratch + (size_t)thread * j->Lmax);
+}
+
+void ss__attention_backward_masked_par(ss_pool *pool, float *dq, float *dk, float *dv, int ld_d, float *datt_scores,
+                                      const float *dctx, int ld_ctx, const float *att, const uint8_t *drop,
+                                      float keep, const size_t *att_off, const float *q, const float *k,
+                                      const float *v, int ld, const int *seq_off, int n_seq, int n_heads, int d,
+                                      float *scratch) {
+    int Lmax = 0;
+    for (int b = 0; b < n_seq; b++)
+        if (seq_off[b + 1] - seq_off[b] > Lmax) Lmax = seq_off[b + 1] - seq_off[b];
+    attn_bjob j = {dq,   dk,      dv,      datt_scores, scratch, dctx, att,    q,      k, v, drop,
+                   keep, att_off, seq_off, ld_d,        ld_ctx,  ld,   n_heads, d, Lmax};
+    ss_pool_for(pool, (size_t)n_seq * n_heads, attn_btask, &j);
 }
 
 void ss_attention_backward_par(ss_pool *pool, float *dq, float *dk, float *dv, int ld_d, float *datt_scores,
                                const float *dctx, int ld_ctx, const float *att, const size_t *att_off, const float *q,
                                const float *k, const float *v, int ld, const int *seq_off, int n_seq, int n_heads,
                                int d, float *scratch) {
-    int Lmax = 0;
-    for (int b = 0; b < n_seq; b++)
-        if (seq_off[b + 1] - seq_off[b] > Lmax) Lmax = seq_off[b + 1] - seq_off[b];
-    attn_bjob j = {dq, dk, dv, datt_scores, scratch, dctx, att, q, k, v, att_off, seq_off, ld_d, ld_ctx, ld,
-                   n_heads, d, Lmax};
-    ss_pool_for(pool, (size_t)n_seq * n_heads, attn_btask, &j);
+    ss__attention_backward_masked_par(pool, dq, dk, dv, ld_d, datt_scores, dctx, ld_ctx, att, NULL, 1.0f, att_off, q,
+                                      k, v, ld, seq_off, n_seq, n_heads, d, scratch);
 }
 
 /* ---- Linear ----------------------------------------------------------------- */

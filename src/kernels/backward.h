@@ -82,6 +82,18 @@ void ss_attention_backward_par(ss_pool *pool, float *dq, float *dk, float *dv, i
                                const float *dctx, int ld_ctx, const float *att, const size_t *att_off, const float *q,
                                const float *k, const float *v, int ld, const int *seq_off, int n_seq, int n_heads,
                                int d, float *scratch);
+/* Internal, for kernels/attention_dropout.c: one (sequence, head) with an
+ * optional dropout mask on the probabilities (drop NULL = the plain kernel,
+ * bit for bit), and the pool driver over all of them. */
+void ss__attention_backward_head(float *dq, float *dk, float *dv, int ld_d, float *datt, const float *dctx,
+                                 int ld_ctx, const float *att, const uint8_t *drop, float keep, const float *q,
+                                 const float *k, const float *v, int ld, int t0, int L, int h, int d,
+                                 float *scratch);
+void ss__attention_backward_masked_par(ss_pool *pool, float *dq, float *dk, float *dv, int ld_d, float *datt_scores,
+                                      const float *dctx, int ld_ctx, const float *att, const uint8_t *drop,
+                                      float keep, const size_t *att_off, const float *q, const float *k,
+                                      const float *v, int ld, const int *seq_off, int n_seq, int n_heads, int d,
+                                      float *scratch);
 
 /* ---- Linear: y[m, n] = x[m, k] · W[n, k]ᵀ + b[n] -------------------------
  * dinp += dout·W, dW += doutᵀ·inp, db += Σ_rows dout (OpenBLAS sgemm with
