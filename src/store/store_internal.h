@@ -84,6 +84,7 @@ ss_model *ss__model(ss_collection *c, ss_error *err);
 ss_status ss__encode(ss_collection *c, const char *const *texts, size_t n, const ss_encode_options *o, float *out,
                      ss_error *err);
 ss_status ss__sql_fail(ss_error *err, sqlite3 *db, const char *what);
+int ss__collection_search_beam(int collection_ef, int ef, size_t want); /* HNSW beam for `want` hits (search.c) */
 ss_status ss__exec(sqlite3 *db, const char *sql, ss_error *err);
 int64_t ss__meta_seq(sqlite3 *db);
 ss_status ss__meta_set(sqlite3 *db, const char *key, const char *value, ss_error *err);

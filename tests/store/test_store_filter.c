@@ -4,6 +4,7 @@
  * match, and agree with a flat (exact) collection: the walk's recall@10
  * >= 0.9, the exact scan's hits identical. Tiny random model. */
 #include "store_test.h"
+#include "store/store_internal.h"
 
 #define N 5000
 
@@ -35,6 +36,18 @@ int main(void) {
         REQUIRE(ss_collection_add(h, docs + i, 1000, NULL, &err) == SS_OK);
         REQUIRE(ss_collection_add(f, docs + i, 1000, NULL, &err) == SS_OK);
     }
+    /* the default HNSW beam: the index's 64 up to k 32, then 2k; an explicit
+     * beam (the call's, else the collection's) is raised to k, never lowered */
+    CHECK(ss__collection_search_beam(0, 0, 10) == 0);
+    CHECK(ss__collection_search_beam(0, 0, 32) == 0);
+    CHECKF(ss__collection_search_beam(0, 0, 33) == 66, "%d", ss__collection_search_beam(0, 0, 33));
+    CHECKF(ss__collection_search_beam(0, 0, 100) == 200, "%d", ss__collection_search_beam(0, 0, 100));
+    CHECK(ss__collection_search_beam(0, 0, 1000000) == 100000);
+    CHECK(ss__collection_search_beam(0, 150, 100) == 150);
+    CHECK(ss__collection_search_beam(0, 50, 100) == 100);
+    CHECK(ss__collection_search_beam(300, 0, 100) == 300);
+    CHECK(ss__collection_search_beam(300, 120, 100) == 120);
+    CHECK(ss__collection_search_beam(80, 0, 100) == 100);
     const char *queries[] = {"a river near the mountain", "ocean island", "desert valley city", "forest"};
     double hits = 0, total = 0;
     for (int qi = 0; qi < 4; qi++) {
@@ -80,6 +93,21 @@ int main(void) {
     }
     printf("filtered HNSW walk recall@10 vs flat: %.3f\n", hits / total);
     CHECK(hits / total >= 0.9);
+    /* a deep k at the default beam (2k = 200): recall@100 of the unfiltered
+     * HNSW search against the flat collection */
+    double dh = 0, dt = 0;
+    for (int qi = 0; qi < 4; qi++) {
+        ss_query q = {.text = queries[qi], .k = 100};
+        ss_results *rh = ss_collection_search(h, &q, &err), *rf = ss_collection_search(f, &q, &err);
+        REQUIRE(rh && rf);
+        CHECK(ss_results_count(rh) == 100 && ss_results_count(rf) == 100);
+        for (size_t i = 0; i < ss_results_count(rh); i++) dh += has(rf, ss_results_hit(rh, i)->id);
+        dt += (double)ss_results_count(rf);
+        ss_results_free(rh);
+        ss_results_free(rf);
+    }
+    printf("HNSW recall@100 vs flat at the default beam: %.3f\n", dh / dt);
+    CHECK(dh / dt >= 0.97);
     ss_collection_close(h, NULL);
     ss_collection_close(f, NULL);
     st_rm_rf(dir);
