@@ -11,7 +11,8 @@ environment:
   SS_LIBS   name=path,... semsearch builds to compare (default
             semsearch=build/libsemsearch.so); e.g. new=build/libsemsearch.so,
             old=../wt-old/build/libsemsearch.so for a before/after run
-  CONFIGS   semsearch configs (default fp32,int8,binary)
+  CONFIGS   semsearch configs (default fp32,int8,binary; also fp16 = the walk
+            on fp16 codes, the best 3k rescored with the fp32 copy)
   PEERS     comma list from hnswlib, faiss, faiss-int8, usearch, usearch-i8,
             hnswlib-debian (default: all but hnswlib-debian; "" for none).
             hnswlib-debian loads /usr/lib/python3/dist-packages' build by path
@@ -134,7 +135,7 @@ def build(label, libname, config, out, make, add):
 
 
 searchers = {}  # name -> (lib, config, fn(ef, threads) -> ids)
-QUANT = {"fp32": 0, "int8": 2, "binary": 3}
+QUANT = {"fp32": 0, "fp16": 1, "int8": 2, "binary": 3}  # fp16: fp16 walk + fp32 rescore (keep_fp32 1)
 libs = {}
 for name, path in SS_LIBS:
     libs[name] = load_ss(path)
@@ -143,7 +144,8 @@ for name, path in SS_LIBS:
 # build times see the same load
 for cfg in CONFIGS:
     for name, lib in libs.items():
-        o = Opts(type=1, metric=1, quantize=QUANT[cfg], m=M, ef_construction=EFC, n_threads=NTH)
+        o = Opts(type=1, metric=1, quantize=QUANT[cfg], m=M, ef_construction=EFC, n_threads=NTH,
+                 keep_fp32=1 if cfg == "fp16" else 0)
 
         def ss_add(x, lib=lib):
             assert lib.ss_index_add(x, None, base.ctypes.data, n, C.byref(err)) == 0, err.msg

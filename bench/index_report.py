@@ -40,7 +40,7 @@ def qps_at(pts, target):
 
 
 TARGETS = (0.90, 0.95, 0.99)
-CFG = {"fp32": "fp32", "int8": "int8+rescore", "binary": "binary+rescore"}
+CFG = {"fp32": "fp32", "fp16": "fp16+rescore", "int8": "int8+rescore", "binary": "binary+rescore"}
 PEER = {("hnswlib", "fp32"): "hnswlib fp32", ("hnswlib-debian", "fp32"): "hnswlib 0.6.2 (Debian) fp32",
         ("faiss", "fp32"): "FAISS HNSWFlat fp32", ("faiss", "int8"): "FAISS HNSWSQ8+refine",
         ("usearch", "fp32"): "usearch f32", ("usearch", "int8"): "usearch i8"}

@@ -402,7 +402,9 @@ typedef struct ss_index_options {
     int ef_construction;    /* 0 = 100                                        */
     int ef_search;          /* default search beam; 0 = 64                    */
     int keep_fp32;          /* quantised: also keep fp32 vectors for rescoring;
-                               -1 = no, 0 = default (yes for int8/binary)     */
+                               -1 = no, 0 = default (yes for int8/binary),
+                               1 = yes (fp16: the walk reads fp16 codes, the
+                               best k*oversample are rescored in fp32)        */
     float oversample;       /* quantised+fp32: rescore k*oversample; 0 = 3 (binary 8) */
     int n_threads;          /* threads for add (build) and batched search; 0 = all cores */
     uint64_t seed;          /* HNSW level generator; 0 = 42                   */

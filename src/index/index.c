@@ -141,7 +141,11 @@ ss_index *ss__index_alloc(int dim, const ss_index_options *o, ss_error *err) {
     pthread_mutex_init(&y->scratch_mu, NULL);
     pthread_mutex_init(&y->pool_mu, NULL);
     ss__hnsw_init(&x->g, o->m ? o->m : 16, o->ef_construction ? o->ef_construction : 100, o->seed ? o->seed : 42);
-    int keep_raw = (o->quantize == SS_QUANT_INT8 || o->quantize == SS_QUANT_BINARY) && o->keep_fp32 >= 0;
+    /* int8 / binary keep fp32 unless told not to; fp16 only when asked (keep_fp32 = 1):
+     * the walk then reads the half-size fp16 codes and the best k * oversample
+     * are rescored in fp32 */
+    int keep_raw = ((o->quantize == SS_QUANT_INT8 || o->quantize == SS_QUANT_BINARY) && o->keep_fp32 >= 0) ||
+                   (o->quantize == SS_QUANT_FP16 && o->keep_fp32 > 0);
     if (ss__store_init(&x->s, dim, o->metric, o->quantize, keep_raw) != SS_OK) {
         ss_index_free(x);
         ss_fail(err, SS_ERR_NOMEM, "ss_index_new: out of memory");

@@ -58,7 +58,7 @@ static float to_score(const ss_store *s, float dist, int exact) {
 
 /* Rescore (when quantised with fp32 kept), cut to k, write one result row. */
 static void finish_row(const ss_store *s, const float *qn, cand *c, int cnt, int k, int64_t *oid, float *osc) {
-    int exact = s->quant == SS_QUANT_NONE || s->quant == SS_QUANT_FP16;
+    int exact = s->quant == SS_QUANT_NONE || (s->quant == SS_QUANT_FP16 && !s->keep_raw);
     if (!exact && s->keep_raw) {
         for (int i = 0; i < cnt; i++) c[i].d = ss__dist_exact(s, qn, c[i].s);
         exact = 1;
@@ -170,7 +170,7 @@ ss_status ss_index_search(const ss_index *x, const float *queries, size_t nq, in
 
     pthread_rwlock_rdlock(&x->sync->rw);
     const ss_store *s = &x->s;
-    int quant_rescore = (s->quant == SS_QUANT_INT8 || s->quant == SS_QUANT_BINARY) && s->keep_raw;
+    int quant_rescore = s->quant != SS_QUANT_NONE && s->keep_raw; /* int8, binary, fp16 + fp32 */
     int kk = quant_rescore ? (int)ceilf((float)k * os) : k;
     if (kk < k) kk = k;
     qprep qp;

@@ -130,6 +130,48 @@ int main(void) {
         CHECK(rb >= 0.90);
         ss_index_free(y);
     }
+    {
+        /* fp16 walk + fp32 rescore (keep_fp32 = 1): the graph is built from the
+         * fp32 copy, the walk reads fp16 codes, returned scores are the fp32
+         * cosines (checked against a double-precision dot of the normalised
+         * vectors: fp16 scores would be off by ~1e-3), and it survives save/load */
+        ss_index_options oh = {.type = SS_INDEX_HNSW, .metric = SS_METRIC_COSINE, .quantize = SS_QUANT_FP16,
+                               .keep_fp32 = 1, .n_threads = 1};
+        ss_index *y = ss_index_new(d, &oh, &err);
+        REQUIRE(y);
+        CHECK(ss_index_add(y, NULL, base, nb, &err) == SS_OK);
+        double rh = recall_of(y, base, nb, qs, nq, d, k, 64, SS_METRIC_COSINE);
+        printf("ArguAna fp16+fp32 rescore HNSW ef=64: recall@10 = %.4f\n", rh);
+        CHECK(rh >= 0.95);
+        int64_t *hi = malloc(nq * k * 8);
+        float *hs = malloc(nq * k * 4);
+        ss_search_params hp = {.ef_search = 64};
+        CHECK(ss_index_search(y, qs, nq, k, &hp, hi, hs, &err) == SS_OK);
+        double worst = 0;
+        for (size_t q = 0; q < nq; q++)
+            for (int j = 0; j < k; j++) {
+                const float *a = qs + q * d, *b = base + (size_t)hi[q * k + j] * d;
+                double ab = 0, aa = 0, bb = 0;
+                for (int t = 0; t < d; t++) ab += (double)a[t] * b[t], aa += (double)a[t] * a[t], bb += (double)b[t] * b[t];
+                double e = fabs(ab / sqrt(aa * bb) - (double)hs[q * k + j]);
+                if (e > worst) worst = e;
+                if (j) CHECK(hs[q * k + j] <= hs[q * k + j - 1]);
+            }
+        printf("fp16+fp32 rescore: largest score error vs double %.2e\n", worst);
+        CHECKF(worst < 1e-5, "fp16+fp32 scores are not the fp32 cosines (error %.2e)", worst);
+        char path[] = "/tmp/ss_hnsw_f16raw_XXXXXX";
+        int fd = mkstemp(path);
+        REQUIRE(fd >= 0);
+        close(fd);
+        CHECK(ss_index_save(y, path, &err) == SS_OK);
+        ss_index *z = ss_index_load(path, &err);
+        REQUIRE(z);
+        check_same_results(y, z, qs, nq, k, "fp16+fp32");
+        ss_index_free(z);
+        unlink(path);
+        free(hi), free(hs);
+        ss_index_free(y);
+    }
 
     /* ---------------- filters */
     int64_t *got = malloc(nq * k * 8);
