@@ -19,7 +19,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: semsearch index build VECTORS --out FILE [--metric cosine|dot|l2] [--type flat|hnsw]\n"
             "                             [--quantize none|fp16|int8|binary] [--m N] [--ef-construction N]\n"
-            "                             [--ef-search N] [--no-rescore] [--threads N]\n"
+            "                             [--ef-search N] [--rescore|--no-rescore] [--threads N]\n"
             "       semsearch index query FILE QUERIES [-k K] [--ef N] [--threads N]\n"
             "       semsearch index stats FILE\n"
             "%s"
@@ -48,6 +48,9 @@ static int cmd_build(int argc, char **argv) {
         {"ef-search", 0, CLI_INT, &o.ef_search, "N", "default HNSW search beam width", .lo = 1, .hi = 100000},
         {"ef", 0, CLI_INT, &o.ef_search, "N", NULL, .lo = 1, .hi = 100000},
         {"no-rescore", 0, CLI_SET, &o.keep_fp32, NULL, "quantised index: do not keep fp32 vectors to rescore", .set = -1},
+        {"rescore", 0, CLI_SET, &o.keep_fp32, NULL,
+         "keep fp32 vectors and rescore from them (the default for int8 / binary; fp16: walk fp16, rescore fp32)",
+         .set = 1},
         {"threads", 0, CLI_INT, &o.n_threads, "N", "build threads (default: all cores)", .hi = CLI_THREADS},
         {0}};
     const cli_spec spec = {"index build", "VECTORS --out FILE [options]",

@@ -78,6 +78,25 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "'%s' index build '%s' --out '%s' --quantize int8 2>/dev/null && '%s' index query '%s' '%s' -k 3 > '%s'",
              SEMSEARCH_CLI, p_v, p_i, SEMSEARCH_CLI, p_i, p_q, p_o);
     CHECK(run(cmd) == 0);
+    /* fp16 with --rescore keeps the fp32 copy beside the fp16 codes: more bytes per vector than fp16 alone */
+    double bpv[2] = {0, 0};
+    for (int r = 0; r < 2; r++) {
+        snprintf(cmd, sizeof cmd, "'%s' index build '%s' --out '%s' --quantize fp16 %s 2>/dev/null && '%s' index stats '%s' > '%s'",
+                 SEMSEARCH_CLI, p_v, p_i, r ? "--rescore" : "", SEMSEARCH_CLI, p_i, p_o);
+        CHECK(run(cmd) == 0);
+        FILE *sf = fopen(p_o, "r");
+        char js[1024] = {0};
+        CHECK(sf && fread(js, 1, sizeof js - 1, sf) > 0);
+        if (sf) fclose(sf);
+        cJSON *o = cJSON_Parse(js);
+        cJSON *b = cJSON_GetObjectItem(o, "bytes_per_vector");
+        CHECKF(cJSON_IsNumber(b), "index stats: %s", js);
+        if (cJSON_IsNumber(b)) bpv[r] = b->valuedouble;
+        cJSON_Delete(o);
+    }
+    CHECKF(bpv[1] >= bpv[0] + 4.0 * d, "fp16 %.1f B/vector, fp16 --rescore %.1f (fp32 copy %d B)", bpv[0], bpv[1], 4 * d);
+    snprintf(cmd, sizeof cmd, "'%s' index build '%s' --out '%s' --quantize int8 2>/dev/null", SEMSEARCH_CLI, p_v, p_i);
+    CHECK(run(cmd) == 0);
     /* errors: corrupt index, dimension mismatch, bad flag */
     FILE *f = fopen(p_i, "r+b");
     fseek(f, 4000, SEEK_SET);
