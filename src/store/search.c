@@ -261,16 +261,12 @@ static ss_status exact_scan(ss_collection *c, sqlite3 *db, const float *q, const
  * approximately — SciFact nDCG@10 0.6417 at ef = k = 100 against 0.6451 exact,
  * 0.6451 at ef = 200 — while k 10 keeps the index's default 64 (a wider beam
  * only costs latency there). Elasticsearch's num_candidates defaults to 1.5 k
- * for the same reason. Exposed as ss__collection_search_beam for tests. */
+ * for the same reason. Not static: tests check the rule. */
 int ss__collection_search_beam(int collection_ef, int ef, size_t want) {
     if (ef <= 0) ef = collection_ef;
     if (ef > 0) return ef > (int)want ? ef : (int)want;
     size_t beam = 2 * want;
     return beam > 64 ? (int)(beam > 100000 ? 100000 : beam) : 0; /* 0: the index's default (64) */
-}
-
-static int search_beam(const ss_collection *c, int ef, size_t want) {
-    return ss__collection_search_beam(c->ef_search, ef, want);
 }
 
 static ss_status chunk_vector_hits(ss_collection *c, sqlite3 *db, const float *q, size_t k, const char *where,
@@ -297,7 +293,8 @@ static ss_status vector_hits(ss_collection *c, sqlite3 *db, const float *q, size
     float *sc = malloc(want * sizeof *sc);
     if (!ids || !sc) s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
     ss_filter f = {.bits = a.bits, .nbits = a.nbits};
-    ss_search_params p = {.ef_search = search_beam(c, ef, want), .filter = filtered ? &f : NULL};
+    ss_search_params p = {.ef_search = ss__collection_search_beam(c->ef_search, ef, want),
+                          .filter = filtered ? &f : NULL};
     if (s == SS_OK) {
         pthread_rwlock_rdlock(&c->ilock);
         s = ss_index_search(c->idx, q, 1, (int)want, &p, ids, sc, err);
@@ -447,7 +444,8 @@ static ss_status chunk_vector_hits(ss_collection *c, sqlite3 *db, const float *q
             s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
             break;
         }
-        ss_search_params p = {.ef_search = search_beam(c, ef, want), .filter = filtered ? &f : NULL};
+        ss_search_params p = {.ef_search = ss__collection_search_beam(c->ef_search, ef, want),
+                          .filter = filtered ? &f : NULL};
         pthread_rwlock_rdlock(&c->ilock);
         s = ss_index_search(c->idx, q, 1, (int)want, &p, ids, sc, err);
         pthread_rwlock_unlock(&c->ilock);
