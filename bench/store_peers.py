@@ -7,17 +7,17 @@ sqlite-vec, ratios from one run.
     build/store-venv/bin/python bench/store_peers.py --model models/all-MiniLM-L6-v2 \\
         --texts TEXTS_FILE --docs 100000 --queries 1000 --index hnsw
 
-Runs build/bench_store_bench (our ingest through ss_collection_add_file,
-encoder share, query p50/p99 end to end and with the embedding excluded),
-which also writes the document and query vectors it computed. Chroma
-(PersistentClient: SQLite + its HNSW, cosine) and sqlite-vec (vec0 table,
-cosine, exact scan) are then given those same precomputed vectors and texts:
-ingest docs/s (vectors given, so no encoder), query latency p50/p99 of one
-query at a time returning ids + texts (embedding excluded), and recall@10
-against an exact numpy search, for each engine including ours. Our ingest
-is reported twice: as measured (with the encoder) and the store's own part
-(process CPU of ingest minus the encoder alone on the same texts), which is
-what compares with peers given vectors.
+Runs build/bench_store_bench (our ingest through ss_collection_add_file with
+the encoder; the same documents again with the vectors given, through
+ss_collection_add with ss_doc.vector: the store's own ingest; the encoder's
+share; query p50/p99 end to end and with the embedding excluded), which also
+writes the document and query vectors it computed. Chroma (PersistentClient:
+SQLite + its HNSW, cosine) and sqlite-vec (vec0 table, cosine, exact scan)
+are then given those same precomputed vectors and texts: ingest docs/s
+(vectors given, so no encoder), query latency p50/p99 of one query at a time
+returning ids + texts (embedding excluded), and recall@10 against an exact
+numpy search, for each engine including ours. Prints the CPU, its ISA, the
+load average and the peers' versions.
 """
 import argparse
 import json
@@ -93,6 +93,21 @@ def run_sqlite_vec(work, docs, texts, queries, k, batch):
     return t_add, lat, found
 
 
+def machine():
+    model, flags = "?", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "?":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    isa = [x for x in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16") if x in flags]
+    import chromadb, sqlite_vec
+    return (f"CPU {model}, {os.cpu_count()} cores, ISA {' '.join(isa)}; load {os.getloadavg()[0]:.2f}; "
+            f"chromadb {chromadb.__version__}, sqlite-vec {sqlite_vec.__version__ if hasattr(sqlite_vec, '__version__') else '?'}, "
+            f"SQLite {sqlite3.sqlite_version}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/all-MiniLM-L6-v2")
@@ -107,6 +122,7 @@ def main():
     k = 10
     work = tempfile.mkdtemp(prefix="ss-store-peers-")
     try:
+        print(machine(), flush=True)
         cmd = [a.bench, a.model, a.texts, str(a.docs), str(a.queries), a.index, work]
         print("running:", " ".join(cmd), flush=True)
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout  # stderr passes through
@@ -130,12 +146,12 @@ def main():
         t, lat, found = run_sqlite_vec(work, docs, texts, queries, k, a.batch)
         res["sqlite-vec"] = (t, lat, found)
         lab = f" [{a.label}]" if a.label else ""
-        # the store's own CPU is a difference of two measurements: at small sizes on a
-        # loaded machine it can come out <= 0 (within noise); then no ingest ratio is claimed
-        store_rate = n / ours["store_cpu_s"] if ours["store_cpu_s"] > 0 else float("nan")
-        print(f"our store part of ingest: {ours['store_cpu_s']:.3f} s CPU of {ours['ingest_cpu_s']:.3f} s "
-              f"(encoder alone {ours['encoder_cpu_s']:.3f} s)")
-        print(f"\n{n} docs, {nq} queries, k {k}, dim {dim}, our index {ours['index']}{lab}")
+        store_rate = n / ours["store_wall_s"]
+        print(f"our store-only ingest (vectors given): {ours['store_wall_s']:.3f} s wall, {ours['store_cpu_s']:.3f} s CPU; "
+              f"with the encoder {ours['ingest_wall_s']:.3f} s wall, {ours['ingest_cpu_s']:.3f} s CPU -> encoder share "
+              f"{100 * (1 - ours['store_wall_s'] / ours['ingest_wall_s']):.1f}% (wall), "
+              f"{100 * (1 - ours['store_cpu_s'] / ours['ingest_cpu_s']):.1f}% (CPU)")
+        print(f"\n{n} docs, {nq} queries, k {k}, dim {dim}, our index {ours['index']}{lab}; after: {machine()}")
         print(f"{'engine':<22}{'ingest docs/s':>14}{'p50 ms':>10}{'p99 ms':>10}{'recall@10':>11}")
         print(f"{'semsearch (+encoder)':<22}{n / ours['ingest_wall_s']:>14.1f}{ours['e2e_p50_ms']:>10.3f}"
               f"{ours['e2e_p99_ms']:>10.3f}{'':>11}")
@@ -144,7 +160,7 @@ def main():
         for name, (t, lat, found) in res.items():
             print(f"{name:<22}{n / t:>14.1f}{pct(lat, 50) * 1e3:>10.3f}{pct(lat, 99) * 1e3:>10.3f}"
                   f"{recall(found, exact):>11.4f}")
-        print(f"\nratios{lab} (semsearch store part, embedding excluded, vs peer given the same vectors):")
+        print(f"\nratios{lab} (semsearch given vectors, embedding excluded, vs peer given the same vectors):")
         for name, (t, lat, found) in res.items():
             print(f"  vs {name}: ingest {store_rate / (n / t):.2f}x the peer's rate "
                   f"(with our encoder included: {(n / ours['ingest_wall_s']) / (n / t):.3f}x); "

@@ -556,13 +556,16 @@ ss_status ss_collection_close(ss_collection *c, ss_error *err);
 
 int64_t ss_collection_count(ss_collection *c); /* documents (-1 on error) */
 int ss_collection_dim(const ss_collection *c);
-/* One line: model, fields/template, metric, index, analyzer, count, seq. */
+/* One line: model, fields/template, metric, index, analyzer, chunking, count, seq. */
 const char *ss_collection_describe(ss_collection *c);
 
 /* One document to add: id NULL = generated ("auto-N"); fields_json = one JSON object. */
 typedef struct ss_doc {
     const char *id;
     const char *fields_json;
+    /* dim floats computed elsewhere (e.g. another process's encoder), NULL:
+     * embedded by the collection's model. Refused by a chunked collection. */
+    const float *vector;
 } ss_doc;
 
 typedef struct ss_add_stats {
@@ -572,10 +575,12 @@ typedef struct ss_add_stats {
     size_t unchanged; /* replaced with the same embedded text: not re-embedded */
     size_t skipped;   /* bad records skipped (skip_bad)                   */
     size_t batches;   /* transactions committed                           */
+    size_t given;     /* stored with a precomputed vector (not embedded)  */
 } ss_add_stats;
 
 /* Add or replace n documents in ONE transaction (all or nothing). A document
- * is re-embedded only when its embedded text changed. stats accumulate. */
+ * is re-embedded only when its embedded text changed; one given with a
+ * vector is stored with it, never embedded. stats accumulate. */
 ss_status ss_collection_add(ss_collection *c, const ss_doc *docs, size_t n, ss_add_stats *stats,
                             ss_error *err);
 
@@ -585,6 +590,11 @@ typedef struct ss_ingest_options {
     const char *id_field; /* NULL: "id", else "_id" when the record has it; absent -> FILE:LINE   */
     int batch_size;       /* documents per transaction; 0 = 256                                 */
     int skip_bad;         /* 1: skip bad records (counted in stats->skipped) instead of failing  */
+    /* Precomputed vectors: each record's vector is this field, a JSON array of
+     * dim numbers (in CSV / TSV a cell holding one); it is not embedded, and the
+     * field is kept as the document's vector, not among its stored fields.
+     * NULL: every document is embedded by the collection's model. */
+    const char *vector_field;
     /* After each committed batch (acknowledged: durable unless sync_off). */
     void (*committed)(void *user, size_t docs_committed_total);
     /* Progress: documents read so far, bytes read of the file's size. */

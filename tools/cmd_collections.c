@@ -111,7 +111,7 @@ static void add_committed(void *user, size_t total) {
 
 int cmd_add(int argc, char **argv, const cli_globals *g) {
     const char *model = NULL, *id_field = NULL, *fields = NULL, *tpl = NULL, *format = NULL, *analyzer = NULL,
-               *metric = NULL, *index = NULL;
+               *metric = NULL, *index = NULL, *vector_field = NULL;
     int skip_bad = 0, batch = 256, acks = 0, no_sync = 0, threads = 0, m = 0, efc = 0, chunk = 0, overlap = 0;
     const cli_opt opts[] = {
         {"model", 0, CLI_STRING, &model, "DIR", "model folder (new collection; default: bundled all-MiniLM-L6-v2)"},
@@ -124,6 +124,8 @@ int cmd_add(int argc, char **argv, const cli_globals *g) {
         {"index", 0, CLI_STRING, &index, "TYPE", "new collection: flat (default) or hnsw"},
         {"m", 0, CLI_INT, &m, "N", "HNSW links per node (new collection)", .lo = 0, .hi = 256},
         {"ef-construction", 0, CLI_INT, &efc, "N", "HNSW build beam (new collection)", .lo = 0, .hi = 100000},
+        {"vector-field", 0, CLI_STRING, &vector_field, "F",
+         "precomputed vectors: each record's field F (array of dim numbers) is its vector, not embedded"},
         {"batch-size", 0, CLI_INT, &batch, "N", "documents per transaction (default 256)", .lo = 1, .hi = 1000000},
         {"skip-bad", 0, CLI_FLAG, &skip_bad, NULL, "skip bad records (counted) instead of stopping"},
         {"acks", 0, CLI_FLAG, &acks, NULL, "print 'committed N' on stdout after each committed batch"},
@@ -175,7 +177,7 @@ int cmd_add(int argc, char **argv, const cli_globals *g) {
     }
     add_ui ui = {.tty = isatty(2), .acks = acks, .t0 = now_s()};
     ss_ingest_options io = {.format = format, .id_field = id_field, .batch_size = batch, .skip_bad = skip_bad,
-                            .committed = add_committed, .progress = add_progress, .user = &ui};
+                            .vector_field = vector_field, .committed = add_committed, .progress = add_progress, .user = &ui};
     ss_add_stats st = {0};
     int rc = 0;
     for (int i = 1; i < np && rc == 0; i++)
@@ -191,9 +193,9 @@ int cmd_add(int argc, char **argv, const cli_globals *g) {
         rc = 1;
     }
     fprintf(stderr,
-            "semsearch add: %zu added, %zu replaced (%zu unchanged, not re-embedded), %zu embedded, %zu skipped, "
-            "%zu batches in %.2f s (%.0f docs/s)\n",
-            st.added, st.replaced, st.unchanged, st.embedded, st.skipped, st.batches, dt,
+            "semsearch add: %zu added, %zu replaced (%zu unchanged, not re-embedded), %zu embedded, %zu with given "
+            "vectors, %zu skipped, %zu batches in %.2f s (%.0f docs/s)\n",
+            st.added, st.replaced, st.unchanged, st.embedded, st.given, st.skipped, st.batches, dt,
             dt > 0 ? (double)(st.added + st.replaced) / dt : 0.0);
     free(pos);
     return rc;

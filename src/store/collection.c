@@ -550,10 +550,15 @@ int ss_collection_dim(const ss_collection *c) { return c->dim; }
 
 const char *ss_collection_describe(ss_collection *c) {
     int64_t n = ss_collection_count(c);
+    char chunking[64] = "off";
+    if (c->chunk_tokens > 0)
+        snprintf(chunking, sizeof chunking, "%d tokens, overlap %d", c->chunk_tokens, c->chunk_overlap);
     snprintf(c->describe, sizeof c->describe,
-             "model %.400s (%d-d, weights %.12s), %s %s, metric %s, index %s, analyzer %s, %lld docs, seq %lld", c->model_path,
-             c->dim, c->model_fp, c->template_text ? "template" : "fields",
+             "model %.400s (%d-d, weights %.12s), %s %s, metric %s, index %s, analyzer %s, chunking %s, %lld docs, "
+             "seq %lld",
+             c->model_path, c->dim, c->model_fp, c->template_text ? "template" : "fields",
              c->template_text ? c->template_text : c->fields ? c->fields : "", metric_str(c->metric),
-             c->index_type == SS_INDEX_HNSW ? "hnsw" : "flat", c->analyzer, (long long)n, (long long)c->idx_seq);
+             c->index_type == SS_INDEX_HNSW ? "hnsw" : "flat", c->analyzer, chunking, (long long)n,
+             (long long)c->idx_seq);
     return c->describe;
 }

@@ -11,6 +11,7 @@
  * next open catches the index up from the rows' seq (vindex.c). */
 #include "store/docs.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +70,15 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
                           ss_error *err) {
     if (c->read_only) return ss_fail(err, SS_ERR_INVALID, "collection %s is open read-only", c->dir);
     if (n == 0) return SS_OK;
+    for (size_t i = 0; c->chunk_tokens > 0 && i < n; i++)
+        if (docs[i].vec) {
+            if (bad) *bad = i;
+            return ss_fail(err, SS_ERR_INVALID,
+                           "collection %s embeds passages (chunk tokens %d): a precomputed document vector "
+                           "cannot stand for its passages; add the documents without vectors",
+                           c->dir, c->chunk_tokens);
+        }
     if (c->chunk_tokens > 0) return ss__write_batch_chunked(c, docs, n, st, bad, err);
-    ss_model *model = ss__model(c, err);
-    if (!model) return err ? err->code : SS_ERR_IO;
     pthread_mutex_lock(&c->wmu);
     sqlite3 *db = c->wdb;
     stmts s;
@@ -101,21 +108,36 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
             old[i] = strdup((const char *)sqlite3_column_text(s.find, 1));
         }
         sqlite3_reset(s.find);
-        need[i] = !rowid[i] || strcmp(old[i] ? old[i] : "", docs[i].body) != 0;
-        if (need[i]) {
-            which[nemb] = i;
-            texts[nemb++] = docs[i].body;
-        }
+        /* a given vector is always written; a text is embedded only when new or changed */
+        need[i] = docs[i].vec || !rowid[i] || strcmp(old[i] ? old[i] : "", docs[i].body) != 0;
+        if (need[i]) which[nemb++] = i;
     }
     if (rs == SS_OK && nemb) {
+        /* vecs row e belongs to document which[e]: copied when given, else embedded below */
         vecs = malloc(nemb * (size_t)c->dim * sizeof *vecs);
         up_ids = malloc(nemb * sizeof *up_ids);
-        if (!vecs || !up_ids) rs = ss_fail(err, SS_ERR_NOMEM, "out of memory");
-        else {
-            ss_encode_options eo = {.batch_size = 32};
-            rs = ss__encode(c, texts, nemb, &eo, vecs, err);
-            if (rs != SS_OK && bad) *bad = which[0]; /* refined below when the message names an index */
+        size_t *slot = malloc(nemb * sizeof *slot);
+        size_t nenc = 0;
+        if (!vecs || !up_ids || !slot) rs = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        for (size_t e = 0; rs == SS_OK && e < nemb; e++) {
+            const ss_pending *d = &docs[which[e]];
+            if (d->vec) memcpy(vecs + e * (size_t)c->dim, d->vec, (size_t)c->dim * sizeof *vecs);
+            else {
+                slot[nenc] = e;
+                texts[nenc++] = d->body;
+            }
         }
+        if (rs == SS_OK && nenc) {
+            float *enc = nenc == nemb ? vecs : malloc(nenc * (size_t)c->dim * sizeof *enc);
+            ss_encode_options eo = {.batch_size = 32};
+            if (!enc) rs = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            else rs = ss__encode(c, texts, nenc, &eo, enc, err);
+            if (rs != SS_OK && bad) *bad = which[slot[0]];
+            for (size_t j = 0; rs == SS_OK && enc != vecs && j < nenc; j++)
+                memcpy(vecs + slot[j] * (size_t)c->dim, enc + j * (size_t)c->dim, (size_t)c->dim * sizeof *vecs);
+            if (enc != vecs) free(enc);
+        }
+        free(slot);
     }
     int64_t seq = c->seq + 1;
     int in_txn = 0;
@@ -151,7 +173,8 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
             fail |= run(s.fts_ins);
             up_ids[e++] = rowid[i];
             st->replaced++;
-            st->embedded++;
+            if (d->vec) st->given++;
+            else st->embedded++;
         } else {
             sqlite3_bind_text(s.ins_doc, 1, d->ext_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(s.ins_doc, 2, d->fields, -1, SQLITE_STATIC);
@@ -167,7 +190,8 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
             fail |= run(s.fts_ins);
             up_ids[e++] = rid;
             st->added++;
-            st->embedded++;
+            if (d->vec) st->given++;
+            else st->embedded++;
         }
         if (fail) {
             if (bad) *bad = i;
@@ -196,6 +220,57 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
     free(vecs);
     free(up_ids);
     return rs;
+}
+
+/* Every element finite as a float (JSON allows 1e39, a caller's array may hold NaN: either would
+ * poison distances); -1 with the first bad element's index in *at. */
+static int check_finite(const float *v, int dim, int *at) {
+    for (int i = 0; i < dim; i++)
+        if (!isfinite(v[i])) return *at = i, -1;
+    return 0;
+}
+
+float *ss__vector_field(const void *obj, const char *name, int dim, char *why, size_t whycap) {
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive((const cJSON *)obj, name);
+    cJSON *parsed = NULL;
+    if (!f || cJSON_IsNull(f)) {
+        snprintf(why, whycap, "no vector field '%s'", name);
+        return NULL;
+    }
+    if (cJSON_IsString(f)) { /* a CSV / TSV cell: "[0.1, 0.2, ...]" */
+        parsed = cJSON_Parse(f->valuestring);
+        if (!cJSON_IsArray(parsed)) {
+            snprintf(why, whycap, "vector field '%s' is a string that is not a JSON array of numbers", name);
+            cJSON_Delete(parsed);
+            return NULL;
+        }
+        f = parsed;
+    }
+    float *v = NULL;
+    int n = cJSON_IsArray(f) ? cJSON_GetArraySize(f) : -1, at = 0;
+    if (n < 0) snprintf(why, whycap, "vector field '%s' is not an array of numbers", name);
+    else if (n != dim)
+        snprintf(why, whycap, "vector field '%s' has %d numbers, the collection's vectors have %d", name, n, dim);
+    else if (!(v = malloc((size_t)dim * sizeof *v))) snprintf(why, whycap, "out of memory");
+    else {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, f) {
+            if (!cJSON_IsNumber(e)) {
+                snprintf(why, whycap, "element %d of vector field '%s' is not a number", at, name);
+                break;
+            }
+            v[at++] = (float)e->valuedouble;
+        }
+        if (at == dim && check_finite(v, dim, &at))
+            snprintf(why, whycap, "element %d of vector field '%s' is out of float range", at, name);
+        else if (at == dim) at = -1;
+        if (at >= 0) {
+            free(v);
+            v = NULL;
+        }
+    }
+    cJSON_Delete(parsed);
+    return v;
 }
 
 ss_status ss_collection_add(ss_collection *c, const ss_doc *in, size_t n, ss_add_stats *st, ss_error *err) {
@@ -238,11 +313,21 @@ ss_status ss_collection_add(ss_collection *c, const ss_doc *in, size_t n, ss_add
         if (!in[i].id) snprintf(gen, sizeof gen, "auto-%lld", (long long)next_auto++);
         docs[i].ext_id = strdup(in[i].id ? in[i].id : gen);
         if (!docs[i].ext_id || !docs[i].fields) s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+        int at;
+        if (s == SS_OK && in[i].vector && check_finite(in[i].vector, c->dim, &at))
+            s = ss_fail(err, SS_ERR_INVALID, "document %zu (id '%s'): element %d of its vector is not finite", i,
+                        docs[i].ext_id, at);
+        else if (s == SS_OK && in[i].vector) {
+            docs[i].vec = malloc((size_t)c->dim * sizeof *docs[i].vec);
+            if (!docs[i].vec) s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
+            else memcpy(docs[i].vec, in[i].vector, (size_t)c->dim * sizeof *docs[i].vec);
+        }
     }
     if (s == SS_OK) s = ss__write_batch(c, docs, n, st, NULL, err);
     for (size_t i = 0; i < n; i++) {
         free(docs[i].ext_id);
         free(docs[i].body);
+        free(docs[i].vec);
         cJSON_free(docs[i].fields);
     }
     free(docs);

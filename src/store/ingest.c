@@ -6,7 +6,9 @@
  * reaches SQLite; batches already committed stay. With skip_bad the bad
  * record is dropped and counted instead. Ids: the id field's value (string
  * or integer); a record without one gets "FILE:LINE" (basename of the file),
- * so re-adding the same file replaces rather than duplicates. */
+ * so re-adding the same file replaces rather than duplicates. With a vector
+ * field, each record's precomputed vector is taken from it (and the field is
+ * not stored among the document's fields: it is the document's vector). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,7 @@ static void pending_clear(ss_pending *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(p[i].ext_id);
         free(p[i].body);
+        free(p[i].vec);
         cJSON_free(p[i].fields);
     }
     memset(p, 0, n * sizeof *p);
@@ -118,6 +121,12 @@ ss_status ss_collection_add_file(ss_collection *c, const char *path, const ss_in
     if (!o) o = &def;
     if (!st) st = &dummy;
     if (c->read_only) return ss_fail(err, SS_ERR_INVALID, "collection %s is open read-only", c->dir);
+    if (o->vector_field && !*o->vector_field) return ss_fail(err, SS_ERR_INVALID, "empty vector field name");
+    if (o->vector_field && c->chunk_tokens > 0)
+        return ss_fail(err, SS_ERR_INVALID,
+                       "collection %s embeds passages (chunk tokens %d): precomputed vectors (vector field '%s') "
+                       "cannot stand for them",
+                       c->dir, c->chunk_tokens, o->vector_field);
     int fmt = 0;
     if (o->format) {
         if (!strcmp(o->format, "jsonl") || !strcmp(o->format, "json")) fmt = SS_FMT_JSONL;
@@ -150,6 +159,14 @@ ss_status ss_collection_add_file(ss_collection *c, const char *path, const ss_in
             if (record_id(obj, o->id_field, base, line, idbuf, sizeof idbuf, w2, sizeof w2)) bad = 1;
             char *body = bad ? NULL : ss__compose(c, obj, w2, sizeof w2);
             if (!bad && !body) bad = 1;
+            float *vec = NULL;
+            if (!bad && o->vector_field) { /* stored as the document's vector, not among its fields */
+                vec = ss__vector_field(obj, o->vector_field, c->dim, w2, sizeof w2);
+                if (!vec) {
+                    bad = 1;
+                    free(body);
+                } else cJSON_DeleteItemFromObjectCaseSensitive(obj, o->vector_field);
+            }
             if (bad) {
                 snprintf(why, sizeof why, "%.400s:%zu: %.500s", path, line, w2);
                 rc = -1;
@@ -157,6 +174,7 @@ ss_status ss_collection_add_file(ss_collection *c, const char *path, const ss_in
                 long long first = idset_put(&seen, idbuf, line);
                 if (first != 0) {
                     free(body);
+                    free(vec);
                     if (first < 0) {
                         cJSON_Delete(obj);
                         s = ss_fail(err, SS_ERR_NOMEM, "out of memory");
@@ -168,6 +186,7 @@ ss_status ss_collection_add_file(ss_collection *c, const char *path, const ss_in
                 } else {
                     batch[nb].ext_id = strdup(idbuf);
                     batch[nb].body = body;
+                    batch[nb].vec = vec;
                     batch[nb].fields = cJSON_PrintUnformatted(obj);
                     lines[nb++] = line;
                     ndocs++;

@@ -272,7 +272,7 @@ int main(void) {
         memset(&st, 0, sizeof st);
         CHECK(ss_collection_add_file(c, STORE_DATA "/chunk_docs.jsonl", NULL, &st, &err) == SS_OK);
         CHECK(st.unchanged == (size_t)ndocs && st.embedded == 0);
-        ss_doc nd = {"space-0", "{\"title\":\"About space\",\"text\":\"The sunshield keeps the instruments extremely cold.\","
+        ss_doc nd = {.id = "space-0", .fields_json = "{\"title\":\"About space\",\"text\":\"The sunshield keeps the instruments extremely cold.\","
                                 "\"topic\":\"space\",\"year\":2018}"};
         memset(&st, 0, sizeof st);
         CHECK(ss_collection_add(c, &nd, 1, &st, &err) == SS_OK && st.embedded == 1);

@@ -26,7 +26,7 @@ static void *writer(void *arg) {
             snprintf(ids[i], sizeof ids[i], "w%d", n);
             snprintf(bodies[i], sizeof bodies[i], "{\"text\": \"writer document %d on subject %d\", \"n\": %d}", n, n % 5,
                      n);
-            docs[i] = (ss_doc){ids[i], bodies[i]};
+            docs[i] = (ss_doc){.id = ids[i], .fields_json = bodies[i]};
         }
         ss_error err;
         if (ss_collection_add(s->c, docs, PER, NULL, &err) != SS_OK) __atomic_add_fetch(&s->failures, 1, __ATOMIC_RELAXED);
@@ -61,7 +61,7 @@ int main(void) {
     shared s = {.dir = cdir};
     s.c = st_create(cdir, TINY_MODEL, "standard", SS_INDEX_HNSW, &err);
     REQUIRE(s.c != NULL);
-    ss_doc first = {"seed", "{\"text\": \"writer document zero\", \"n\": 0}"};
+    ss_doc first = {.id = "seed", .fields_json = "{\"text\": \"writer document zero\", \"n\": 0}"};
     REQUIRE(ss_collection_add(s.c, &first, 1, NULL, &err) == SS_OK);
     ss_collection_options ro = {.read_only = 1};
     ss_collection *rc = ss_collection_open(cdir, &ro, &err);

@@ -189,7 +189,7 @@ int main(void) {
         char body[128], id[32];
         snprintf(id, sizeof id, "new%d", mode);
         snprintf(body, sizeof body, "{\"text\": \"fresh document number %d about volcanoes\"}", mode);
-        ss_doc d = {id, body};
+        ss_doc d = {.id = id, .fields_json = body};
         struct stat before, after, logb, loga;
         REQUIRE(stat(idx, &before) == 0 && stat(seqf, &logb) == 0);
         CHECK(ss_collection_add(c, &d, 1, NULL, &err) == SS_OK);

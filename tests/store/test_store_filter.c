@@ -30,7 +30,7 @@ int main(void) {
         snprintf(bodies[i], sizeof bodies[i],
                  "{\"text\": \"a %s near the %s, number %d\", \"odd\": %d, \"g\": %d, \"tag\": \"t%d\"}", words[i % 8],
                  words[(i / 8) % 8], i, i % 2, i % 1000, i % 7);
-        docs[i] = (ss_doc){ids[i], bodies[i]};
+        docs[i] = (ss_doc){.id = ids[i], .fields_json = bodies[i]};
     }
     for (int i = 0; i < N; i += 1000) {
         REQUIRE(ss_collection_add(h, docs + i, 1000, NULL, &err) == SS_OK);

@@ -118,7 +118,7 @@ int main(void) {
         ss_add_stats st2 = {0};
         CHECK(ss_collection_add_file(c, STORE_DATA "/seed_docs.jsonl", NULL, &st2, &err) == SS_OK);
         CHECK(st2.added == 0 && st2.replaced == 10 && st2.unchanged == 10 && st2.embedded == 0);
-        ss_doc d = {"ai", "{\"text\": \"The pyramids of Giza are in Egypt.\", \"topic\": \"history\"}"};
+        ss_doc d = {.id = "ai", .fields_json = "{\"text\": \"The pyramids of Giza are in Egypt.\", \"topic\": \"history\"}"};
         ss_add_stats st3 = {0};
         CHECK(ss_collection_add(c, &d, 1, &st3, &err) == SS_OK && st3.embedded == 1 && st3.replaced == 1);
         ss_query pq = {.text = "Do you know about the pyramids?", .k = 2};
