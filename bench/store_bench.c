@@ -1,6 +1,6 @@
 /* store_bench.c — collection ingest and query latency, ratios from one run.
  *
- *   build/bench_store_bench MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw] [OUT_DIR]
+ *   build/bench_store_bench MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw] [OUT_DIR] [EF,EF...]
  *
  * TEXTS_FILE: one text per line (e.g. bench/index_prepare_texts.py's big.txt);
  * documents are its first N_DOCS lines (repeated with a suffix when the file is
@@ -14,11 +14,13 @@
  *   - the encoder's share of ingest = 1 - store-only / with-encoder (wall and
  *     process CPU): the store must not be the bottleneck (>= 90%);
  *   - query latency p50 / p99 end to end (text -> vector -> index -> documents
- *     from SQLite) and with the embedding excluded (precomputed query vectors).
+ *     from SQLite) and with the embedding excluded (precomputed query vectors),
+ *     the latter also at each HNSW beam EF given (for comparing at equal recall).
  * With OUT_DIR it also writes what bench/store_peers.py gives Chroma and
  * sqlite-vec: docs.f32 / queries.f32 (raw little-endian float32, rows of
  * dim), texts.txt (the document texts, one a line), ours_ids.txt (our top-10
- * document numbers per query, embedding excluded) and ours.json (figures). */
+ * document numbers per query, embedding excluded; ours_ids_ef<EF>.txt for
+ * each EF) and ours.json (figures). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +46,38 @@ static int cmpd(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* One pass of the precomputed query vectors at HNSW beam ef (0 = the
+ * collection's default): p50 / p99 into *p50, *p99 (ms), top-10 document
+ * numbers per query into ids_path when given. */
+static int vector_pass(ss_collection *c, const float *qall, size_t nq, int d, int ef, const char *ids_path, double *p50,
+                       double *p99) {
+    double *lat = malloc(nq * sizeof *lat);
+    FILE *f = ids_path ? fopen(ids_path, "w") : NULL;
+    if (!lat || (ids_path && !f)) return perror(ids_path ? ids_path : "malloc"), -1;
+    ss_error err;
+    for (size_t i = 0; i < nq; i++) {
+        ss_query q = {.vector = qall + i * (size_t)d, .k = 10, .ef_search = ef};
+        double t0 = now();
+        ss_results *r = ss_collection_search(c, &q, &err);
+        lat[i] = now() - t0;
+        if (!r) return fprintf(stderr, "%s\n", err.msg), -1;
+        for (size_t h = 0; f && h < ss_results_count(r); h++)
+            fprintf(f, h ? " %s" : "%s", ss_results_hit(r, h)->id + 1); /* "d123" -> 123 */
+        if (f) fputc('\n', f);
+        ss_results_free(r);
+    }
+    if (f) fclose(f);
+    qsort(lat, nq, sizeof *lat, cmpd);
+    *p50 = lat[nq / 2] * 1e3;
+    *p99 = lat[nq * 99 / 100] * 1e3;
+    free(lat);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw] [OUT_DIR]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL_DIR TEXTS_FILE [N_DOCS] [N_QUERIES] [flat|hnsw] [OUT_DIR] [EF,EF...]\n",
+                argv[0]);
         return 2;
     }
     size_t ndocs = argc > 3 ? (size_t)atol(argv[3]) : 2000, nq = argc > 4 ? (size_t)atol(argv[4]) : 200;
@@ -147,41 +178,40 @@ int main(int argc, char **argv) {
     ss_model_options mo = {0};
     ss_model *m = ss_model_load(argv[1], &mo, &err);
     if (!m) return fprintf(stderr, "%s\n", err.msg), 1;
-    /* queries */
-    double *e2e = malloc(nq * sizeof *e2e), *noemb = malloc(nq * sizeof *noemb);
+    /* queries: end to end (text in), then the same queries as vectors, back to back
+     * (as the peers' queries run) at the default beam and at each EF */
+    double *e2e = malloc(nq * sizeof *e2e), noemb_p50, noemb_p99;
     float *qall = malloc(nq * (size_t)d * sizeof *qall);
-    FILE *ours = NULL;
     char path[400];
-    if (out_dir) {
-        snprintf(path, sizeof path, "%s/ours_ids.txt", out_dir);
-        ours = fopen(path, "w");
-        if (!ours) return perror(path), 1;
-    }
     for (size_t i = 0; i < nq; i++) {
-        float *qv = qall + i * (size_t)d;
         const char *qt = lines[(ndocs + i * 7) % n];
         ss_query q = {.text = qt, .k = 10};
         t0 = now();
         ss_results *r = ss_collection_search(c, &q, &err);
         e2e[i] = now() - t0;
+        if (!r) return fprintf(stderr, "%s\n", err.msg), 1;
         ss_results_free(r);
-        ss_encode(m, &qt, 1, NULL, qv, &err);
-        ss_query qq = {.vector = qv, .k = 10};
-        t0 = now();
-        r = ss_collection_search(c, &qq, &err);
-        noemb[i] = now() - t0;
-        for (size_t h = 0; ours && r && h < ss_results_count(r); h++)
-            fprintf(ours, h ? " %s" : "%s", ss_results_hit(r, h)->id + 1); /* "d123" -> 123 */
-        if (ours) fputc('\n', ours);
-        ss_results_free(r);
+        if (ss_encode(m, &qt, 1, NULL, qall + i * (size_t)d, &err) != SS_OK) return fprintf(stderr, "%s\n", err.msg), 1;
+    }
+    snprintf(path, sizeof path, "%s/ours_ids.txt", out_dir ? out_dir : "/tmp");
+    if (vector_pass(c, qall, nq, d, 0, out_dir ? path : NULL, &noemb_p50, &noemb_p99)) return 1;
+    /* the same vectors at other beams: written as {"ef": N, "p50_ms": .., "p99_ms": ..} */
+    char efs_json[2048] = "";
+    size_t ej = 0;
+    for (const char *p = argc > 7 ? argv[7] : ""; *p;) {
+        int ef = atoi(p);
+        double p50, p99;
+        snprintf(path, sizeof path, "%s/ours_ids_ef%d.txt", out_dir ? out_dir : "/tmp", ef);
+        if (ef <= 0 || vector_pass(c, qall, nq, d, ef, out_dir ? path : NULL, &p50, &p99)) return 1;
+        printf("query (embedding excluded), HNSW beam %d: p50 %.3f ms p99 %.3f ms\n", ef, p50, p99);
+        ej += (size_t)snprintf(efs_json + ej, sizeof efs_json - ej, "%s{\"ef\": %d, \"p50_ms\": %.6f, \"p99_ms\": %.6f}",
+                               ej ? ", " : "", ef, p50, p99);
+        p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p);
     }
     qsort(e2e, nq, sizeof *e2e, cmpd);
-    qsort(noemb, nq, sizeof *noemb, cmpd);
     printf("query (%s, k 10, %zu docs): end to end p50 %.3f ms p99 %.3f ms; embedding excluded p50 %.3f ms p99 %.3f ms\n",
-           hnsw ? "hnsw" : "flat", ndocs, e2e[nq / 2] * 1e3, e2e[nq * 99 / 100] * 1e3, noemb[nq / 2] * 1e3,
-           noemb[nq * 99 / 100] * 1e3);
+           hnsw ? "hnsw" : "flat", ndocs, e2e[nq / 2] * 1e3, e2e[nq * 99 / 100] * 1e3, noemb_p50, noemb_p99);
     if (out_dir) {
-        fclose(ours);
         snprintf(path, sizeof path, "%s/docs.f32", out_dir);
         f = fopen(path, "wb");
         if (!f || fwrite(emb, sizeof *emb * (size_t)d, ndocs, f) != ndocs || fclose(f)) return perror(path), 1;
@@ -199,9 +229,10 @@ int main(int argc, char **argv) {
         fprintf(f,
                 "{\"docs\": %zu, \"queries\": %zu, \"dim\": %d, \"index\": \"%s\", \"ingest_wall_s\": %.6f,"
                 " \"ingest_cpu_s\": %.6f, \"store_wall_s\": %.6f, \"store_cpu_s\": %.6f,"
-                " \"e2e_p50_ms\": %.6f, \"e2e_p99_ms\": %.6f, \"noemb_p50_ms\": %.6f, \"noemb_p99_ms\": %.6f}\n",
+                " \"e2e_p50_ms\": %.6f, \"e2e_p99_ms\": %.6f, \"noemb_p50_ms\": %.6f, \"noemb_p99_ms\": %.6f,"
+                " \"efs\": [%s]}\n",
                 ndocs, nq, d, hnsw ? "hnsw" : "flat", t_add, c_add, t_store, c_store, e2e[nq / 2] * 1e3,
-                e2e[nq * 99 / 100] * 1e3, noemb[nq / 2] * 1e3, noemb[nq * 99 / 100] * 1e3);
+                e2e[nq * 99 / 100] * 1e3, noemb_p50, noemb_p99, efs_json);
         fclose(f);
     }
     for (size_t i = 0; i < ndocs; i++) free(texts[i]);
@@ -211,7 +242,6 @@ int main(int argc, char **argv) {
     free(emb);
     free(qall);
     free(e2e);
-    free(noemb);
     ss_collection_close(c, NULL);
     ss_model_free(m);
     char cmd[400];
