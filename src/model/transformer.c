@@ -411,15 +411,20 @@ typedef struct fwd {
     const float *ln_a, *ln_res, *ln_g, *ln_b;
 } fwd;
 
-/* A Linear layer over all T tokens, its output columns cut into one slice per
- * pool thread (whole 16-column panels). When OpenBLAS runs single-threaded
- * (the caller's choice: ss_blas_set_single_threaded) the pool's threads each
- * run one slice; otherwise the calling thread runs the slices one after
- * another and OpenBLAS spreads each over its own threads — the pool's threads
- * would only compete with OpenBLAS's for the cores. The slices depend only on
- * the pool's size, so results are reproducible for a given pool size and BLAS
- * setting (OpenBLAS's threaded GEMM may differ from its serial one in the last
- * bit). */
+/* A Linear layer over all T tokens, its output columns cut into slices of a
+ * fixed width (LIN_SLICE, whole 16-column panels). When OpenBLAS runs
+ * single-threaded (the caller's choice: ss_blas_set_single_threaded) the
+ * pool's threads share the slices; otherwise the calling thread runs them one
+ * after another and OpenBLAS spreads each over its own threads — the pool's
+ * threads would only compete with OpenBLAS's for the cores. The slices do not
+ * depend on the number of threads, so results are bit-identical for any pool
+ * size (test_train_threads): OpenBLAS's AVX2 (Haswell / Zen) sgemm gives a
+ * column different last bits depending on the width of the call it is in
+ * (measured on Zen 3: one slice per thread broke 1 / 2 / 4-thread identity),
+ * so the width must be fixed. 64 keeps re-packing x per slice ~1.5% of the
+ * slice's arithmetic and still gives 6 slices for H = 384 (bench_embed, 2
+ * threads, A/B on Zen 3: 300 / 297 sent/s before, 297 / 315 after: noise). */
+#define LIN_SLICE 64
 typedef struct lin_job {
     const float *x, *w, *b;
     float *y;
@@ -435,8 +440,7 @@ static void lin_task(void *arg, size_t i, int thread) {
 }
 
 static void linear(ss_pool *pool, const float *x, int T, int k, const float *w, const float *b, float *y, int n) {
-    int nt = ss_pool_threads(pool);
-    int chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
+    int chunk = LIN_SLICE;
     lin_job j = {.x = x, .w = w, .b = b, .y = y, .T = T, .k = k, .n = n, .chunk = chunk};
     size_t slices = (size_t)((n + chunk - 1) / chunk);
     if (ss_blas_threads() == 1) {
