@@ -84,7 +84,139 @@ T_AVX2 static void tile_avx2(const void *a_, size_t as, const int8_t *w, int kp,
 #undef T2
 }
 
-static const ss_qgemm_kernel q_avx2 = {"avx2", 1, 3, 3, tile_avx2, NULL};
+/* The panel kernel (what the encoder runs): MR rows × NP 8-column panels of
+ * int32 accumulators, one output column per lane, so no horizontal sums.
+ * Per k pair: NP vpmovsxbw of 16 weight bytes (ss_qweight.wp8: 8 columns ×
+ * 2 k) into int16, MR broadcasts of a row's two int16 codes, MR·NP vpmaddwd
+ * (exact int16 × int16 pair sums, no saturation: 2·255·127 < 2^31) and
+ * vpaddd. 6 × 2: 12 accumulators + 2 weight vectors + 1 broadcast of the 16
+ * ymm registers. Then vnni_mn's epilogue in 8 lanes: the same int32
+ * correction, (s_a·s_w)·(float)v + b with separately rounded multiply and add,
+ * so the fp32 outputs equal the scalar driver's bit for bit. Columns outside
+ * [c_lo, c_hi) are masked off (a slice may begin or end inside a panel). */
+#define AMR 6
+#define ANP 2
+T_AVX2 static INL void avx2_mn(const int16_t *a, int kp, const int8_t *wp, int MR, int NP, const ss_qact *qa,
+                               const ss_qweight *w, const float *b, float *y, int32_t *out, int ld, int t, int c0,
+                               int c_lo, int c_hi) {
+    __m256i acc[AMR][ANP];
+    for (int i = 0; i < MR; i++)
+        for (int p = 0; p < NP; p++) acc[i][p] = _mm256_setzero_si256();
+    const size_t ps = (size_t)8 * kp; /* bytes per panel */
+    const int kg = kp / 2;
+    for (int g = 0; g < kg; g++) {
+        __m256i wv[ANP];
+        for (int p = 0; p < NP; p++)
+            wv[p] = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(wp + p * ps + (size_t)g * 16)));
+        for (int i = 0; i < MR; i++) {
+            int32_t two;
+            memcpy(&two, a + (size_t)i * kp + 2 * (size_t)g, 4);
+            __m256i av = _mm256_set1_epi32(two);
+            for (int p = 0; p < NP; p++) acc[i][p] = _mm256_add_epi32(acc[i][p], _mm256_madd_epi16(av, wv[p]));
+        }
+    }
+    for (int p = 0; p < NP; p++) {
+        int c = c0 + 8 * p;
+        __m256i lane = _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(c_lo), lane),
+                                        _mm256_cmpgt_epi32(_mm256_set1_epi32(c_hi), lane));
+        __m256i ws = _mm256_maskload_epi32(w->wsum + c, m);
+        __m256 sw = _mm256_maskload_ps(w->scale + c, m);
+        __m256 bv = b ? _mm256_maskload_ps(b + c, m) : _mm256_setzero_ps();
+        for (int i = 0; i < MR; i++) {
+            __m256i v = _mm256_sub_epi32(acc[i][p], _mm256_mullo_epi32(_mm256_set1_epi32(qa->zp[t + i]), ws));
+            size_t o = (size_t)(t + i) * ld + c;
+            if (out) {
+                _mm256_maskstore_epi32(out + o, m, v);
+            } else {
+                __m256 sc = _mm256_mul_ps(_mm256_set1_ps(qa->scale[t + i]), sw);
+                _mm256_maskstore_ps(y + o, m, _mm256_add_ps(_mm256_mul_ps(sc, _mm256_cvtepi32_ps(v)), bv));
+            }
+        }
+    }
+}
+
+/* The full 6 × 2 tile with named accumulators: as the generic avx2_mn, GCC
+ * 12 keeps part of acc[6][2] on the stack (objdump); 12 named variables stay
+ * in ymm registers. Same sums; the epilogue is avx2_mn's, on the stored
+ * accumulators. */
+T_AVX2 static void avx2_6x2(const int16_t *a, int kp, const int8_t *wp, const ss_qact *qa, const ss_qweight *w,
+                            const float *b, float *y, int32_t *out, int ld, int t, int c0, int c_lo, int c_hi) {
+#define Z2(i) __m256i a##i##0 = _mm256_setzero_si256(), a##i##1 = a##i##0;
+    Z2(0) Z2(1) Z2(2) Z2(3) Z2(4) Z2(5)
+#undef Z2
+    const int8_t *w0 = wp, *w1 = wp + (size_t)8 * kp;
+    const int16_t *r0 = a, *r1 = a + kp, *r2 = a + 2 * (size_t)kp, *r3 = a + 3 * (size_t)kp,
+                  *r4 = a + 4 * (size_t)kp, *r5 = a + 5 * (size_t)kp;
+    for (int g = 0; g < kp / 2; g++) {
+        __m256i v0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w0 + (size_t)g * 16)));
+        __m256i v1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w1 + (size_t)g * 16)));
+        int32_t two;
+#define R(i)                                                              \
+    memcpy(&two, r##i + 2 * (size_t)g, 4);                                \
+    {                                                                     \
+        __m256i av = _mm256_set1_epi32(two);                              \
+        a##i##0 = _mm256_add_epi32(a##i##0, _mm256_madd_epi16(av, v0));   \
+        a##i##1 = _mm256_add_epi32(a##i##1, _mm256_madd_epi16(av, v1));   \
+    }
+        R(0) R(1) R(2) R(3) R(4) R(5)
+#undef R
+    }
+    __m256i acc[AMR][ANP] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+    for (int p = 0; p < ANP; p++) {
+        int c = c0 + 8 * p;
+        __m256i lane = _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(c_lo), lane),
+                                        _mm256_cmpgt_epi32(_mm256_set1_epi32(c_hi), lane));
+        __m256i ws = _mm256_maskload_epi32(w->wsum + c, m);
+        __m256 sw = _mm256_maskload_ps(w->scale + c, m);
+        __m256 bv = b ? _mm256_maskload_ps(b + c, m) : _mm256_setzero_ps();
+        for (int i = 0; i < AMR; i++) {
+            __m256i v = _mm256_sub_epi32(acc[i][p], _mm256_mullo_epi32(_mm256_set1_epi32(qa->zp[t + i]), ws));
+            size_t o = (size_t)(t + i) * ld + c;
+            if (out) {
+                _mm256_maskstore_epi32(out + o, m, v);
+            } else {
+                __m256 sc = _mm256_mul_ps(_mm256_set1_ps(qa->scale[t + i]), sw);
+                _mm256_maskstore_ps(y + o, m, _mm256_add_ps(_mm256_mul_ps(sc, _mm256_cvtepi32_ps(v)), bv));
+            }
+        }
+    }
+}
+
+/* Rows in blocks of QB_T (their int16 codes, <= 144 KiB at k = 1536, stay in
+ * L2), within a block one NP-panel column block at a time (<= 24 KiB of
+ * weights) over every row tile of the block. */
+T_AVX2 static void avx2_cols(const ss_qact *qa, const ss_qweight *w, const float *b, float *y, int32_t *out, int ld,
+                             int n0, int n1) {
+    const int T = qa->T, kp = w->k_pad;
+    const int16_t *a = qa->data;
+    for (int tb = 0; tb < T; tb += QB_T) {
+        int te = tb + QB_T < T ? tb + QB_T : T;
+        for (int p0 = n0 / 8; p0 * 8 < n1; p0 += ANP) {
+            int np = (n1 - p0 * 8 + 7) / 8;
+            if (np > ANP) np = ANP;
+            const int8_t *wp = w->wp8 + (size_t)p0 * 8 * kp;
+            for (int t = tb; t < te; t += AMR) {
+                int mr = te - t < AMR ? te - t : AMR;
+                const int16_t *ar = a + (size_t)t * kp;
+                if (mr == AMR && np == ANP) {
+                    avx2_6x2(ar, kp, wp, qa, w, b, y, out, ld, t, p0 * 8, n0, n1);
+                    continue;
+                }
+#define AK(M, N) \
+    case (M) * 4 + (N): avx2_mn(ar, kp, wp, M, N, qa, w, b, y, out, ld, t, p0 * 8, n0, n1); break;
+                switch (mr * 4 + np) {
+                    AK(1, 1) AK(1, 2) AK(2, 1) AK(2, 2) AK(3, 1) AK(3, 2) AK(4, 1) AK(4, 2) AK(5, 1) AK(5, 2)
+                    AK(6, 1) AK(6, 2)
+                }
+#undef AK
+            }
+        }
+    }
+}
+
+static const ss_qgemm_kernel q_avx2 = {"avx2", 1, 3, 3, tile_avx2, avx2_cols};
 
 /* ---------------------------------------------------------------- AVX-512 VNNI */
 #define T_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))

@@ -13,7 +13,10 @@
  *   avx2         activations stored as int16 (ss_qact wide), weights widened
  *                from s8 to int16 in registers (vpmovsxbw), vpmaddwd into
  *                int32 — exact, unlike vpmaddubsw, whose int16 pair sums
- *                saturate at 255·127·2 > 32767;
+ *                saturate at 255·127·2 > 32767; a 6-row × 16-column register
+ *                tile over the 8-column panels ss_qweight.wp8 with the
+ *                dequantisation in the same pass (the 3 × 3 dot-product
+ *                `tile` is kept as the generic driver's kernel);
  *   avx512-vnni  vpdpbusd (u8 × s8, four products summed into each int32 lane,
  *                no intermediate saturation): an 8-row × 48-column register
  *                tile over the weights' VNNI panels (ss_qweight.wp), each

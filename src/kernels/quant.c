@@ -21,7 +21,9 @@ ss_status ss_qweight_init(ss_qweight *q, const float *w, int n, int k, ss_error 
     q->wsum = malloc((size_t)n * sizeof(int32_t));
     const size_t panels = (size_t)(n + 15) / 16;
     q->wp = alloc64(panels * 16 * (size_t)kp);
-    if (!q->w || !q->scale || !q->wsum || !q->wp) {
+    const size_t panels8 = (size_t)(n + 7) / 8;
+    q->wp8 = alloc64(panels8 * 8 * (size_t)kp);
+    if (!q->w || !q->scale || !q->wsum || !q->wp || !q->wp8) {
         ss_qweight_free(q);
         return ss_fail(err, SS_ERR_NOMEM, "int8 weights: out of memory for [%d, %d]", n, k);
     }
@@ -58,6 +60,13 @@ ss_status ss_qweight_init(ss_qweight *q, const float *w, int n, int k, ss_error 
         const int8_t *qr = q->w + (size_t)r * kp;
         for (int j = 0; j < kp; j++) panel[(size_t)(j / 4) * 64 + (r % 16) * 4 + j % 4] = qr[j];
     }
+    /* AVX2 panels (quant.h), the same way */
+    memset(q->wp8, 0, panels8 * 8 * (size_t)kp);
+    for (int r = 0; r < n; r++) {
+        int8_t *panel = q->wp8 + (size_t)(r / 8) * 8 * kp;
+        const int8_t *qr = q->w + (size_t)r * kp;
+        for (int j = 0; j < kp; j++) panel[(size_t)(j / 2) * 16 + (r % 8) * 2 + j % 2] = qr[j];
+    }
     return SS_OK;
 }
 
@@ -66,6 +75,7 @@ void ss_qweight_free(ss_qweight *q) {
     free(q->scale);
     free(q->wsum);
     free(q->wp);
+    free(q->wp8);
     memset(q, 0, sizeof *q);
 }
 
@@ -184,20 +194,100 @@ T_Q512 static void quantize_rows_avx512(ss_qact *q, const float *x, int t0, int 
     }
 }
 
+#define T_Q256 __attribute__((target("avx2,fma")))
+
+/* The same arithmetic as the AVX-512 version, 8 lanes at a time; the lane
+ * min / max are combined exactly (min and max are order-independent, and a
+ * lane never holds -0: vminps(v, lo) keeps lo = +0 against v = -0), and the
+ * 8-wide rounding vroundps is the same RNE. The ragged tail goes through a
+ * zero-padded copy (zeros change neither the min <= 0 nor the max >= 0). */
+T_Q256 static void quantize_rows_avx2(ss_qact *q, const float *x, int t0, int t1) {
+    const int k = q->k, kp = q->k_pad;
+    const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
+    for (int t = t0; t < t1; t++) {
+        const float *xr = x + (size_t)t * k;
+        __m256 lo = zero, hi = zero;
+        int j = 0;
+        for (; j + 8 <= k; j += 8) {
+            __m256 v = _mm256_loadu_ps(xr + j);
+            lo = _mm256_min_ps(v, lo), hi = _mm256_max_ps(v, hi);
+        }
+        float tail[8] = {0};
+        if (j < k) {
+            memcpy(tail, xr + j, (size_t)(k - j) * sizeof(float));
+            __m256 v = _mm256_loadu_ps(tail);
+            lo = _mm256_min_ps(v, lo), hi = _mm256_max_ps(v, hi);
+        }
+        float ll[8], hh[8];
+        _mm256_storeu_ps(ll, lo);
+        _mm256_storeu_ps(hh, hi);
+        float l = 0, h = 0;
+        for (int i = 0; i < 8; i++) {
+            l = ll[i] < l ? ll[i] : l;
+            h = hh[i] > h ? hh[i] : h;
+        }
+        float s = h > l ? (h - l) / 255.0f : 1.0f, inv = 1.0f / s;
+        float zf = round_even(-l * inv);
+        int32_t zp = (int32_t)(zf < 0 ? 0 : (zf > 255 ? 255 : zf));
+        q->scale[t] = s, q->zp[t] = zp;
+        const __m256 vinv = _mm256_set1_ps(inv), vzp = _mm256_set1_ps((float)zp);
+        for (j = 0; j < kp; j += 16) {
+            __m256i c[2];
+            for (int h2 = 0; h2 < 2; h2++) {
+                int jj = j + 8 * h2;
+                __m256 v;
+                if (jj + 8 <= k) {
+                    v = _mm256_loadu_ps(xr + jj);
+                } else {
+                    float pad[8] = {0};
+                    if (jj < k) memcpy(pad, xr + jj, (size_t)(k - jj) * sizeof(float));
+                    v = _mm256_loadu_ps(pad);
+                }
+                v = _mm256_round_ps(_mm256_mul_ps(v, vinv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, vzp), zero), top);
+                c[h2] = _mm256_cvttps_epi32(v);
+                if (jj + 8 > k) { /* padding codes are 0 */
+                    int nv = k - jj < 0 ? 0 : k - jj;
+                    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                    c[h2] = _mm256_and_si256(c[h2], _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane));
+                }
+            }
+            /* 16 codes in 0..255: packus per 128-bit lane, then restore the order */
+            __m256i p16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(c[0], c[1]), _MM_SHUFFLE(3, 1, 2, 0));
+            if (q->wide) {
+                _mm256_store_si256((__m256i *)((int16_t *)q->data + (size_t)t * kp + j), p16);
+            } else {
+                __m128i p8 = _mm_packus_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
+                _mm_store_si128((__m128i *)((uint8_t *)q->data + (size_t)t * kp + j), p8);
+            }
+        }
+    }
+}
+
+static int q256_ok(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
 static int q512_ok(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 #else
 static int q512_ok(void) { return 0; }
+static int q256_ok(void) { return 0; }
 #endif
 
-int ss_qact_simd_available(void) { return q512_ok(); }
+int ss_qact_simd_available(void) { return q512_ok() || q256_ok(); }
 
 void ss_qact_quantize_rows_isa(ss_qact *q, const float *x, int t0, int t1, int simd) {
 #if defined(__x86_64__)
-    if (simd && q512_ok()) {
+    if (simd == 1 && q512_ok()) {
         quantize_rows_avx512(q, x, t0, t1);
+        return;
+    }
+    if (simd && q256_ok()) {
+        quantize_rows_avx2(q, x, t0, t1);
         return;
     }
 #endif

@@ -44,6 +44,11 @@ typedef struct ss_qweight {
      * one vpdpbusd multiplies with a broadcast 4-byte activation group.
      * Built at init on every CPU (it is a layout, not an ISA; n·k_pad bytes). */
     int8_t *wp;     /* [ceil(n/16) · k_pad · 16], 64-byte aligned */
+    /* The AVX2 kernel's layout: 8-column panels (n rounded up to 8, zero
+     * columns), each k_pad / 2 pairs of 16 bytes, byte 2·c + r of pair g =
+     * w[8·p + c][2·g + r]: one vpmovsxbw gives the 8 columns × 2 k int16
+     * operand of a vpmaddwd against a broadcast pair of activations. */
+    int8_t *wp8;    /* [ceil(n/8) · k_pad · 8], 64-byte aligned */
 } ss_qweight;
 
 /* Quantise w [n, k] (row-major, PyTorch's [out, in]). Non-finite weights are
@@ -72,8 +77,10 @@ ss_status ss_qact_quantize(ss_qact *q, const float *x, int T, int k, int wide, s
 ss_status ss_qact_reserve(ss_qact *q, int T, int k, int wide, ss_error *err);
 void ss_qact_quantize_rows(ss_qact *q, const float *x, int t0, int t1);
 /* The same with the SIMD path chosen: simd 0 is the scalar reference, 1 the
- * AVX-512 one (only where the CPU has AVX-512 F/BW; it writes the same codes,
- * scales and zero points bit for bit). For tests and benchmarks. */
+ * best this CPU runs (AVX-512 F/BW, else AVX2), 2 the AVX2 one (where the CPU
+ * has AVX2; else as 1). Every path writes the same codes, scales and zero
+ * points bit for bit. For tests and benchmarks. ss_qact_simd_available: some
+ * SIMD path (AVX2 or AVX-512) runs here. */
 void ss_qact_quantize_rows_isa(ss_qact *q, const float *x, int t0, int t1, int simd);
 int ss_qact_simd_available(void);
 void ss_qact_free(ss_qact *q);

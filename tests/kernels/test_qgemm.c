@@ -90,14 +90,15 @@ static void run_shape(int T, int k, int n, int with_bias) {
         ss_qact a = {0};
         REQUIRE(ss_qact_quantize(&a, x, T, k, kern->wide, &err) == SS_OK);
         if (ki == 0 || kern->wide != kernels[0]->wide) check_quant(x, T, k, &a, w, n, &q);
-        if (ss_qact_simd_available()) { /* the AVX-512 quantiser writes the scalar one's codes */
+        /* the SIMD quantisers (the best one, then AVX2) write the scalar one's codes */
+        for (int simd = 1; simd <= 2 && ss_qact_simd_available(); simd++) {
             ss_qact s0 = {0};
             REQUIRE(ss_qact_reserve(&s0, T, k, kern->wide, &err) == SS_OK);
             ss_qact_quantize_rows_isa(&s0, x, 0, T, 0);
-            ss_qact_quantize_rows_isa(&a, x, 0, T, 1);
+            ss_qact_quantize_rows_isa(&a, x, 0, T, simd);
             CHECKF(!memcmp(s0.data, a.data, (size_t)T * a.k_pad * (kern->wide ? 2 : 1)) &&
                        !memcmp(s0.scale, a.scale, sizeof(float) * T) && !memcmp(s0.zp, a.zp, sizeof(int32_t) * T),
-                   "T %d k %d wide %d: AVX-512 and scalar quantisation differ", T, k, kern->wide);
+                   "T %d k %d wide %d: SIMD quantisation %d and scalar differ", T, k, kern->wide, simd);
             ss_qact_free(&s0);
         }
         ref_s32(&a, &q, ref);
@@ -203,7 +204,7 @@ int main(void) {
     }
     REQUIRE(n_kernels >= 1 && !strcmp(kernels[0]->name, "scalar"));
     printf("best: %s; activation quantiser: %s\n", ss_qgemm_best()->name,
-           ss_qact_simd_available() ? "avx512 (tested against scalar)" : "scalar");
+           ss_qact_simd_available() ? "simd (avx512 and/or avx2, tested against scalar)" : "scalar");
     edge_cases();
     static const int Ts[] = {1, 2, 3, 4, 5, 7, 13};
     static const int ks[] = {1, 15, 16, 17, 31, 33, 63, 64, 65, 100, 129};
