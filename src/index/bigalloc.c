@@ -10,7 +10,7 @@
 #define HUGE_2M ((size_t)2 << 20)
 
 void *ss__alloc_big(size_t bytes) {
-    if (bytes < 2 * HUGE_2M || getenv("SS_X_NOTHP")) return malloc(bytes ? bytes : 1);
+    if (bytes < 2 * HUGE_2M) return malloc(bytes ? bytes : 1);
     /* whole 2 MiB pages, so the advice covers the array's tail too */
     size_t rounded = (bytes + HUGE_2M - 1) & ~(HUGE_2M - 1);
     void *p = NULL;

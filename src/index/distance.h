@@ -10,7 +10,6 @@
 #ifndef SS_INDEX_DISTANCE_H
 #define SS_INDEX_DISTANCE_H
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "index/store.h"
@@ -50,7 +49,7 @@ static inline void dc_init(ss_dc *dc, const ss_store *s, const qctx *c, const fl
     dc->vbase = s->codes, dc->vstride = s->code_size;
     if (s->quant == SS_QUANT_NONE || (exact && s->keep_raw)) {
         dc->f32 = l2 ? s->k->l2_f32 : s->k->dot_f32;
-        if (!l2 && !getenv("SS_X_NODOT4")) dc->dot4 = s->k->dot4_f32; /* XXX experiment */
+        if (!l2) dc->dot4 = s->k->dot4_f32;
         if (s->quant != SS_QUANT_NONE) dc->vbase = (const uint8_t *)s->raw, dc->vstride = (size_t)s->dim * sizeof(float);
     } else if (s->quant == SS_QUANT_FP16 && !exact) {
         dc->f16 = l2 ? s->k->l2_f16 : s->k->dot_f16;

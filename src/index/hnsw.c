@@ -221,14 +221,6 @@ static void new_epoch(scratch *sc) {
     }
 }
 
-/* Every line of a list (level 0: 33 words, three lines; one prefetch of the
- * header left the ids' lines to miss when the candidate was expanded). */
-static inline void links_prefetch(const uint32_t *l, uint32_t maxc) {
-    const char *p = (const char *)l, *end = (const char *)(l + 1 + maxc) - 1;
-    for (; p < end; p += 64) __builtin_prefetch(p);
-    __builtin_prefetch(end);
-}
-
 static inline uint32_t maxc_at(const ss_hnsw *g, int level) { return level == 0 ? (uint32_t)g->m0 : (uint32_t)g->m; }
 
 /* Greedy descent at one upper level. */
@@ -269,14 +261,10 @@ static int search_layer(const ss_hnsw *g, const ss_dc *dc, uint32_t ep, float ep
     size_t budget = f ? (n / 4 > (size_t)ef * 8 ? n / 4 : (size_t)ef * 8) : (size_t)-1, visits = 0;
     uint32_t nbuf[SS_HNSW_MAX_M0];
     uint32_t maxc = maxc_at(g, level);
-    int xlinkpf = !getenv("SS_X_NOLINKPF"); /* XXX */
     while (nc) {
         cand c = minh_pop(cands, &nc);
         if (c.d > lower && nr >= ef) break;
-        if (nc) {
-            if (xlinkpf) links_prefetch(ss__hnsw_links(g, cands[0].s, level), maxc); /* XXX */
-            else __builtin_prefetch(ss__hnsw_links(g, cands[0].s, level));
-        }
+        if (nc) __builtin_prefetch(ss__hnsw_links(g, cands[0].s, level));
         /* a node still being linked (other than the start) is scored but not expanded */
         if (c.s != ep && dc_pending(dc, c.s)) continue;
         uint32_t cnt = links_read(ss__hnsw_links(g, c.s, level), maxc, nbuf);
