@@ -19,10 +19,16 @@ typedef struct ss_dc {
     const qctx *c;
     const float *q;
     int exact; /* score q (fp32) exactly against raw / fp32 codes */
-    /* fast path: fp32 codes scored straight from the code array */
+    /* fast paths, one kernel call: fp32 vectors (the codes, or the raw fp32
+     * copy when exact) and fp16 codes, scored straight from vbase */
     float (*f32)(const float *, const float *, size_t);
-    const uint8_t *codes;
-    size_t cs, dim;
+    float (*f16)(const float *, const uint16_t *, size_t);
+    /* fp32 dot metrics: four vectors against the query in one pass (the
+     * kernel table's 4-query kernel with the roles swapped: dot is
+     * symmetric), so four vectors' cache misses are in flight at once */
+    void (*dot4)(const float *const q[4], const float *b, size_t d, float out[4]);
+    const uint8_t *vbase; /* the array dc_query reads (prefetch target)      */
+    size_t vstride, dim;  /* bytes per slot in vbase; dimensions            */
     float sign;
     int int8;   /* fast path: int8 codes against the quantised query */
     float *buf; /* 2 * dim floats: dequantisation space for dc_pair */
@@ -34,10 +40,19 @@ typedef struct ss_dc {
 static inline void dc_init(ss_dc *dc, const ss_store *s, const qctx *c, const float *q, int exact, float *buf) {
     memset(dc, 0, sizeof *dc);
     dc->s = s, dc->c = c, dc->q = q, dc->exact = exact, dc->buf = buf;
-    if (s->quant == SS_QUANT_NONE) {
-        dc->f32 = s->metric == SS_METRIC_L2 ? s->k->l2_f32 : s->k->dot_f32;
-        dc->sign = s->metric == SS_METRIC_L2 ? 1.0f : -1.0f;
-        dc->codes = s->codes, dc->cs = s->code_size, dc->dim = (size_t)s->dim;
+    int l2 = s->metric == SS_METRIC_L2;
+    dc->sign = l2 ? 1.0f : -1.0f;
+    dc->dim = (size_t)s->dim;
+    /* by default the walk reads the codes; exact scoring of a quantised store
+     * reads the fp32 copy instead (prefetches must follow it: they once
+     * fetched the fp16 codes while construction scored the copy) */
+    dc->vbase = s->codes, dc->vstride = s->code_size;
+    if (s->quant == SS_QUANT_NONE || (exact && s->keep_raw)) {
+        dc->f32 = l2 ? s->k->l2_f32 : s->k->dot_f32;
+        if (!l2) dc->dot4 = s->k->dot4_f32;
+        if (s->quant != SS_QUANT_NONE) dc->vbase = (const uint8_t *)s->raw, dc->vstride = (size_t)s->dim * sizeof(float);
+    } else if (s->quant == SS_QUANT_FP16 && !exact) {
+        dc->f16 = l2 ? s->k->l2_f16 : s->k->dot_f16;
     } else {
         dc->int8 = s->quant == SS_QUANT_INT8 && !exact;
     }
@@ -61,9 +76,19 @@ static inline void dc_init_slot(ss_dc *dc, qctx *c, const ss_store *s, uint32_t 
 
 /* distance from the query to slot (smaller is closer) */
 static inline float dc_query(const ss_dc *dc, uint32_t slot) {
-    if (dc->f32) return dc->sign * dc->f32(dc->q, (const float *)(dc->codes + (size_t)slot * dc->cs), dc->dim);
+    const uint8_t *v = dc->vbase + (size_t)slot * dc->vstride;
+    if (dc->f32) return dc->sign * dc->f32(dc->q, (const float *)v, dc->dim);
+    if (dc->f16) return dc->sign * dc->f16(dc->q, (const uint16_t *)v, dc->dim);
     if (dc->int8) return ss__dist_int8(dc->s, dc->c, slot);
     return dc->exact ? ss__dist_exact(dc->s, dc->q, slot) : ss__dist(dc->s, dc->c, slot);
+}
+
+/* distances from the query to four slots (dc->dot4 set) */
+static inline void dc_query4(const ss_dc *dc, const uint32_t *slot, float out[4]) {
+    const float *v[4];
+    for (int i = 0; i < 4; i++) v[i] = (const float *)(dc->vbase + (size_t)slot[i] * dc->vstride);
+    dc->dot4(v, dc->q, dc->dim, out);
+    for (int i = 0; i < 4; i++) out[i] = -out[i];
 }
 
 /* distance between two stored slots (graph construction) */
@@ -86,15 +111,15 @@ static inline int dc_returnable(const ss_dc *dc, uint32_t slot, const ss_filter 
 }
 
 static inline void dc_prefetch(const ss_dc *dc, uint32_t slot) {
-    const char *p = (const char *)dc->s->codes + (size_t)slot * dc->s->code_size;
+    const char *p = (const char *)dc->vbase + (size_t)slot * dc->vstride;
     __builtin_prefetch(p);
-    if (dc->s->code_size > 64) __builtin_prefetch(p + 64);
+    if (dc->vstride > 64) __builtin_prefetch(p + 64);
 }
 
 /* the whole vector (the next one to be scored) */
 static inline void dc_prefetch_full(const ss_dc *dc, uint32_t slot) {
-    const char *p = (const char *)dc->s->codes + (size_t)slot * dc->s->code_size;
-    for (size_t o = 128; o < dc->s->code_size; o += 64) __builtin_prefetch(p + o);
+    const char *p = (const char *)dc->vbase + (size_t)slot * dc->vstride;
+    for (size_t o = 128; o < dc->vstride; o += 64) __builtin_prefetch(p + o);
 }
 
 #endif

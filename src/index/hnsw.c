@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "index/bigalloc.h"
 #include "index/hnsw.h"
 
 /* ---------------------------------------------------------------- scratch */
@@ -111,7 +112,7 @@ ss_status ss__hnsw_grow(ss_hnsw *g, size_t used, size_t need, ss_error *err) {
     if (need <= g->cap) return SS_OK;
     size_t l0 = (size_t)(1 + g->m0);
     uint8_t *levels = malloc(need);
-    uint32_t *links0 = malloc(need * l0 * 4);
+    uint32_t *links0 = ss__alloc_big(need * l0 * 4);
     uint32_t **upper = calloc(need, sizeof *upper);
     if (!levels || !links0 || !upper) {
         free(levels), free(links0), free(upper);
@@ -275,10 +276,21 @@ static int search_layer(const ss_hnsw *g, const ss_dc *dc, uint32_t ep, float ep
             dc_prefetch(dc, nb);
         }
         visits += (size_t)nn;
-        for (int i = 0; i < nn; i++) {
-            uint32_t nb = nbuf[i];
+        float dist[SS_HNSW_MAX_M0];
+        int i = 0;
+        if (dc->dot4) {
+            for (; i + 4 <= nn; i += 4) {
+                for (int j = i + 4; j < i + 8 && j < nn; j++) dc_prefetch_full(dc, nbuf[j]);
+                dc_query4(dc, nbuf + i, dist + i);
+            }
+        }
+        for (; i < nn; i++) {
             if (i + 1 < nn) dc_prefetch_full(dc, nbuf[i + 1]);
-            float d = dc_query(dc, nb);
+            dist[i] = dc_query(dc, nbuf[i]);
+        }
+        for (i = 0; i < nn; i++) {
+            uint32_t nb = nbuf[i];
+            float d = dist[i];
             if (nr < ef || d < lower) {
                 if ((size_t)nc >= sc->h1cap) {
                     /* dropping the candidate would silently cut the walk short */

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "core/error.h"
+#include "index/bigalloc.h"
 #include "index/store.h"
 
 
@@ -61,7 +62,7 @@ void ss__store_free(ss_store *s) {
 }
 
 static void *grow_array(const void *old, size_t used_bytes, size_t new_bytes) {
-    void *p = malloc(new_bytes ? new_bytes : 1);
+    void *p = ss__alloc_big(new_bytes);
     if (!p) return NULL;
     if (used_bytes) memcpy(p, old, used_bytes);
     return p;
