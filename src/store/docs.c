@@ -11,6 +11,7 @@
  * next open catches the index up from the rows' seq (vindex.c). */
 #include "store/docs.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,8 +223,8 @@ ss_status ss__write_batch(ss_collection *c, ss_pending *docs, size_t n, ss_add_s
     return rs;
 }
 
-/* Every element finite as a float (JSON allows 1e39, a caller's array may hold NaN: either would
- * poison distances); -1 with the first bad element's index in *at. */
+/* Every element finite (a caller's array may hold NaN or inf, which would poison distances);
+ * -1 with the first bad element's index in *at. */
 static int check_finite(const float *v, int dim, int *at) {
     for (int i = 0; i < dim; i++)
         if (!isfinite(v[i])) return *at = i, -1;
@@ -259,11 +260,13 @@ float *ss__vector_field(const void *obj, const char *name, int dim, char *why, s
                 snprintf(why, whycap, "element %d of vector field '%s' is not a number", at, name);
                 break;
             }
+            if (!(fabs(e->valuedouble) <= FLT_MAX)) { /* before the cast: out of range it is undefined */
+                snprintf(why, whycap, "element %d of vector field '%s' is out of float range", at, name);
+                break;
+            }
             v[at++] = (float)e->valuedouble;
         }
-        if (at == dim && check_finite(v, dim, &at))
-            snprintf(why, whycap, "element %d of vector field '%s' is out of float range", at, name);
-        else if (at == dim) at = -1;
+        if (at == dim) at = -1;
         if (at >= 0) {
             free(v);
             v = NULL;
