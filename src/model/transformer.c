@@ -411,21 +411,22 @@ typedef struct fwd {
     const float *ln_a, *ln_res, *ln_g, *ln_b;
 } fwd;
 
-/* A Linear layer over all T tokens, its output columns cut into slices
- * (whole 16-column panels). When OpenBLAS runs single-threaded (the caller's
- * choice: ss_blas_set_single_threaded) the pool's threads share the slices;
- * otherwise the calling thread runs them one after another and OpenBLAS
- * spreads each over its own threads — the pool's threads would only compete
- * with OpenBLAS's for the cores.
- * Inference: one slice per pool thread (fewest calls; results reproducible
- * for a given pool size). Training forward (fixed = 1): slices of a fixed
- * LIN_SLICE columns whatever the pool size, so that a training step is
- * bit-identical on any number of threads (test_train_threads): OpenBLAS's
- * AVX2 (Haswell / Zen) sgemm gives a column different last bits depending on
- * the width of the call it is in (measured on Zen 3: one slice per thread
- * broke 1 / 2 / 4-thread identity). Not used for inference because the
- * narrow calls cost ~10% at 1 thread there (bench_embed A/B, Zen 3: 186 / 192
- * sent/s one slice, 175 / 163 with 64-column slices). */
+/* A Linear layer over all T tokens, its output columns cut into slices of a
+ * fixed width (LIN_SLICE, whole 16-column panels). When OpenBLAS runs
+ * single-threaded (the caller's choice: ss_blas_set_single_threaded) the
+ * pool's threads share the slices; otherwise the calling thread runs them one
+ * after another and OpenBLAS spreads each over its own threads — the pool's
+ * threads would only compete with OpenBLAS's for the cores. The slices do not
+ * depend on the number of threads, so results are bit-identical for any pool
+ * size (test_train_threads): OpenBLAS's AVX2 (Haswell / Zen) sgemm gives a
+ * column different last bits depending on the width of the call it is in
+ * (measured on Zen 3: one slice per thread broke 1 / 2 / 4-thread identity),
+ * so the width must be fixed — in inference too, since keep_all (training)
+ * and inference must give the same bits (test_tf_acts). 64 still gives 6
+ * slices for H = 384. Cost (bench_embed A/B on Zen 3): at 2 threads within
+ * noise (300 / 297 sent/s one slice per thread, 297 / 315 fixed), at 1
+ * thread ~10% (186 / 192 against 175 / 163): the narrow calls re-pack x and
+ * run OpenBLAS below its best width. */
 #define LIN_SLICE 64
 typedef struct lin_job {
     const float *x, *w, *b;
@@ -441,10 +442,8 @@ static void lin_task(void *arg, size_t i, int thread) {
     ss_linear_cols(j->x, j->T, j->k, j->w, j->b, j->y, j->n, n0, n1);
 }
 
-static void linear(ss_pool *pool, const float *x, int T, int k, const float *w, const float *b, float *y, int n,
-                   int fixed) {
-    int nt = ss_pool_threads(pool);
-    int chunk = fixed ? LIN_SLICE : ((n + nt - 1) / nt + 15) / 16 * 16;
+static void linear(ss_pool *pool, const float *x, int T, int k, const float *w, const float *b, float *y, int n) {
+    int chunk = LIN_SLICE;
     lin_job j = {.x = x, .w = w, .b = b, .y = y, .T = T, .k = k, .n = n, .chunk = chunk};
     size_t slices = (size_t)((n + chunk - 1) / chunk);
     if (ss_blas_threads() == 1) {
@@ -592,7 +591,7 @@ ss_status ss_transformer_forward(const ss_transformer *tf, ss_pool *pool, ss_tf_
     do {                                                                                 \
         if (tf->q) ss_qlinear(pool, tf->q, l, which, &w->qact, x, T, k, bias, y, n);       \
         else if (tf->bf) ss_bflinear(pool, tf->bf, l, which, &w->bact, x, T, k, bias, y, n); \
-        else linear(pool, x, T, k, wf, bias, y, n, a->keep_all);                           \
+        else linear(pool, x, T, k, wf, bias, y, n);                                        \
     } while (0)
     /* ---- end int8 hook */
     ss_pool_for(pool, (size_t)n_seq, embed_task, &f);
