@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,12 +373,22 @@ int es_put(es_index *x, const char *id, cJSON *src, int op, int64_t *version, in
             vals[nv].field = f->name;
             vals[nv++].text = texts[i].s;
         } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == f->dims) {
+            int at = 0, bad = -1;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, v) { /* beyond FLT_MAX the float would be inf (and the cast undefined) */
+                if (bad < 0 && cJSON_IsNumber(e) && !(fabs(e->valuedouble) <= FLT_MAX)) bad = at;
+                at++;
+            }
+            if (bad >= 0) {
+                snprintf(why, cap, "field [%s]: element %d of the vector is out of float range", f->name, bad);
+                st = 400;
+                break;
+            }
             if (!(vecs[i] = malloc((size_t)f->dims * sizeof *vecs[i]))) {
                 st = 500;
                 break;
             }
             int k = 0;
-            const cJSON *e;
             cJSON_ArrayForEach(e, v) vecs[i][k++] = (float)e->valuedouble;
             vals[nv].field = f->name;
             vals[nv++].vector = vecs[i];
